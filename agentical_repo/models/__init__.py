@@ -1,0 +1,50 @@
+"""Pydantic models of every stored entity, their enums and metrics value objects."""
+
+from .agent import Agent
+from .base import Entity
+from .enums import AgentStatus, ExecutionStatus, MessageRole, TaskStatus, WorkflowStatus
+from .message import Message
+from .metrics import AgentMetrics, ToolUsageStats, WorkflowMetrics
+from .playbook import Playbook, PlaybookExecution
+from .task import Task
+from .tool import Capability, Tool, ToolUsage
+from .user import User
+from .workflow import Workflow, WorkflowExecution
+
+__all__ = [
+    "ENTITY_MODELS",
+    "Agent",
+    "AgentMetrics",
+    "AgentStatus",
+    "Capability",
+    "Entity",
+    "ExecutionStatus",
+    "Message",
+    "MessageRole",
+    "Playbook",
+    "PlaybookExecution",
+    "Task",
+    "TaskStatus",
+    "Tool",
+    "ToolUsage",
+    "ToolUsageStats",
+    "User",
+    "Workflow",
+    "WorkflowExecution",
+    "WorkflowMetrics",
+    "WorkflowStatus",
+]
+
+#: Every entity model, in schema order.
+ENTITY_MODELS: tuple[type[Entity], ...] = (
+    Agent,
+    Tool,
+    ToolUsage,
+    Workflow,
+    WorkflowExecution,
+    Task,
+    Playbook,
+    PlaybookExecution,
+    User,
+    Message,
+)

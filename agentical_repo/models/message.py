@@ -1,0 +1,31 @@
+"""Conversation messages (full-text searchable)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from .base import Entity
+from .enums import MessageRole
+
+__all__ = ["Message"]
+
+
+class Message(Entity):
+    """One message of a conversation. ``conversation_id`` is a plain UUID that
+    groups messages (conversations are not a table); ``user_id``/``agent_id`` are
+    record references to the author."""
+
+    __table__: ClassVar[str] = "message"
+    __references__: ClassVar[dict[str, str]] = {"user_id": "user", "agent_id": "agent"}
+    __lock_field__: ClassVar[str | None] = "version"
+
+    conversation_id: UUID
+    role: MessageRole
+    content: str = Field(max_length=1_000_000)
+    user_id: UUID | None = None
+    agent_id: UUID | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    version: int = Field(default=1, ge=1)
