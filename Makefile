@@ -1,0 +1,52 @@
+# agentical-repo — every target installs what it needs first (idempotent).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+AGENTICAL_DB_URL ?= surrealkv://.data/agentical
+export AGENTICAL_DB_URL
+
+.PHONY: install test lint demo bench schema status verify up down test-container clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[embedded,cli,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest --cov=agentical_repo --cov-report=term --cov-fail-under=90 -q
+
+lint: install
+	$(BIN)/ruff check agentical_repo tests benchmarks
+	$(BIN)/ruff format --check agentical_repo tests benchmarks
+	$(BIN)/mypy --strict agentical_repo
+
+demo: install
+	$(BIN)/agentical-repo demo --url "$(AGENTICAL_DB_URL)"
+
+bench: install
+	$(BIN)/agentical-repo bench
+
+schema: install
+	$(BIN)/agentical-repo schema apply --url "$(AGENTICAL_DB_URL)"
+
+status: install
+	$(BIN)/agentical-repo schema status --url "$(AGENTICAL_DB_URL)"
+
+verify: install
+	$(BIN)/agentical-repo schema verify --url "$(AGENTICAL_DB_URL)"
+
+up:
+	docker compose up -d --wait surrealdb
+
+down:
+	docker compose down
+
+test-container: install
+	AGENTICAL_TEST_CONTAINER=1 $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf .data dist build .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,46 @@
+"""agentical-repo: the native SurrealDB data-access layer of the Agentical agent platform."""
+
+from .database import Database, RequestCounter
+from .errors import (
+    AgenticalError,
+    AlreadyExistsError,
+    CommitUnknownError,
+    ConflictError,
+    DatabaseUnavailableError,
+    NotFoundError,
+    QueryError,
+    RepositoryError,
+    TransactionError,
+    ValidationError,
+)
+from .repositories import CacheConfig, Repositories
+from .settings import DatabaseSettings
+from .surql.filters import Page, PaginationParams
+from .surql.statement import Statement
+from .transaction import Queued, Transaction
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgenticalError",
+    "AlreadyExistsError",
+    "CacheConfig",
+    "CommitUnknownError",
+    "ConflictError",
+    "Database",
+    "DatabaseSettings",
+    "DatabaseUnavailableError",
+    "NotFoundError",
+    "Page",
+    "PaginationParams",
+    "QueryError",
+    "Queued",
+    "RepositoryError",
+    "Repositories",
+    "RequestCounter",
+    "Statement",
+    "Transaction",
+    "TransactionError",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,453 @@
+"""``Database``: one SurrealDB connection, and the single path every request takes.
+
+Every request goes through ``_request``: a span, a timeout, the SDK's
+``query_raw`` (so every statement's status is seen, not just the first failure),
+error mapping, and the request counter. Retries are limited to what is safe:
+
+* a connection that is known to be closed is reopened *before* the request is sent;
+* read-only statements are re-sent after a connection fault;
+* a statement or a whole transaction that failed with the engine's retryable
+  write conflict committed nothing, so it is re-sent (bounded, jittered backoff).
+
+Anything else (a write whose fate is unknown, a timeout) is raised, never guessed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import surrealdb
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from .errors import (
+    AgenticalError,
+    CommitUnknownError,
+    ConflictError,
+    DatabaseUnavailableError,
+    QueryError,
+    RepositoryError,
+    TransactionError,
+    error_from_entry,
+    error_from_sdk,
+    is_filler,
+)
+from .observability import OperationSpan, Telemetry
+from .settings import DatabaseSettings
+from .surql.statement import Composed, Statement, compose
+
+if TYPE_CHECKING:
+    from .migrations import MigrationReport
+    from .transaction import Transaction
+
+__all__ = ["Database", "RequestCounter"]
+
+T = TypeVar("T")
+Entry = dict[str, Any]
+
+
+@dataclass
+class RequestCounter:
+    """Counts requests (round trips) sent while it is active; see ``Database.count_requests``."""
+
+    count: int = 0
+
+
+def _is_not_sent(exc: BaseException) -> bool:
+    """True when the SDK refused before sending (the connection was already closed)."""
+    text = str(exc).lower()
+    return isinstance(exc, surrealdb.ConnectionUnavailableError) and (
+        "closed" in text or "not connected" in text or "no connection" in text
+    )
+
+
+class Database:
+    """An async SurrealDB connection with spans, retries, timeouts and error mapping.
+
+    ``async with Database(settings) as db:`` connects on enter and closes on exit.
+    """
+
+    def __init__(self, settings: DatabaseSettings | None = None, **overrides: Any) -> None:
+        base = settings or DatabaseSettings()
+        self.settings = base.model_copy(update=overrides) if overrides else base
+        if overrides:
+            self.settings = DatabaseSettings.model_validate(self.settings.model_dump())
+        self.namespace = self.settings.namespace
+        self.database = self.settings.database
+        self.telemetry = Telemetry(self.namespace, self.database)
+        self._client: Any = None
+        self._connected = False
+        self._connect_lock = asyncio.Lock()
+        self._counters: list[RequestCounter] = []
+        self.requests_sent = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Database:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def client(self) -> Any:
+        """The underlying SDK connection (for what this package does not cover)."""
+        if self._client is None:
+            raise DatabaseUnavailableError("not connected: use `async with Database(...)` or connect()")
+        return self._client
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def connect(self) -> None:
+        """Open the connection, sign in when credentials are set, select ns/db.
+
+        Connection faults are retried with backoff up to ``max_retries`` times.
+        """
+        async with self._connect_lock:
+            if self._connected:
+                return
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(self.settings.max_retries + 1),
+                wait=self._backoff(),
+                retry=retry_if_exception(lambda e: isinstance(e, DatabaseUnavailableError)),
+                reraise=True,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    await self._open()
+
+    async def _open(self) -> None:
+        s = self.settings
+        try:
+            client = surrealdb.AsyncSurreal(s.url)
+            await asyncio.wait_for(client.connect(), s.connect_timeout)
+            if s.username and s.password is not None:
+                await asyncio.wait_for(
+                    client.signin({"username": s.username, "password": s.password.get_secret_value()}),
+                    s.connect_timeout,
+                )
+            await asyncio.wait_for(client.use(self.namespace, self.database), s.connect_timeout)
+        except TimeoutError:
+            raise DatabaseUnavailableError(
+                f"could not connect to {self._safe_url()} within {s.connect_timeout}s"
+            ) from None
+        except AgenticalError:
+            raise
+        except Exception as exc:
+            mapped = error_from_sdk(exc)
+            if isinstance(mapped, DatabaseUnavailableError):
+                raise DatabaseUnavailableError(
+                    f"could not connect to {self._safe_url()}: {mapped.message}"
+                ) from exc
+            raise mapped from exc
+        self._client = client
+        self._connected = True
+
+    def _safe_url(self) -> str:
+        url = self.settings.url
+        scheme, _, rest = url.partition("://")
+        if "@" in rest:  # never print credentials embedded in a URL
+            rest = rest.split("@", 1)[1]
+        return f"{scheme}://{rest}"
+
+    async def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        client, self._client, self._connected = self._client, None, False
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def use(self, namespace: str, database: str) -> None:
+        """Switch namespace/database on this connection (tests use a fresh database each)."""
+        checked = DatabaseSettings(url=self.settings.url, namespace=namespace, database=database)
+        await self._ensure_connected()
+        await self.client.use(checked.namespace, checked.database)
+        self.namespace, self.database = checked.namespace, checked.database
+        self.telemetry = Telemetry(self.namespace, self.database)
+
+    async def _ensure_connected(self) -> None:
+        if not self._connected:
+            await self.connect()
+
+    # ------------------------------------------------------------------ counting
+
+    @contextlib.contextmanager
+    def count_requests(self) -> Iterator[RequestCounter]:
+        """Count the round trips made inside the block: ``with db.count_requests() as c:``."""
+        counter = RequestCounter()
+        self._counters.append(counter)
+        try:
+            yield counter
+        finally:
+            self._counters.remove(counter)
+
+    # ------------------------------------------------------------------ the request path
+
+    async def _send(self, text: str, vars: Mapping[str, Any], *, idempotent: bool) -> list[Entry]:
+        """One round trip with reconnect-before-send, timeout and transport error mapping."""
+        attempts = self.settings.max_retries + 1
+        for attempt in range(attempts):
+            await self._ensure_connected()
+            self.requests_sent += 1
+            for c in self._counters:
+                c.count += 1
+            try:
+                response = await asyncio.wait_for(
+                    self.client.query_raw(text, dict(vars)), self.settings.query_timeout
+                )
+            except TimeoutError:
+                raise DatabaseUnavailableError(
+                    f"no answer within query_timeout={self.settings.query_timeout}s"
+                    + ("" if idempotent else "; the write may or may not have been applied"),
+                    code="timeout",
+                ) from None
+            except (surrealdb.TransportError, ConnectionError, OSError) as exc:
+                not_sent = _is_not_sent(exc)
+                self._connected = False
+                if (not_sent or idempotent) and attempt + 1 < attempts:
+                    with contextlib.suppress(Exception):
+                        await self.close()
+                    await asyncio.sleep(
+                        min(
+                            self.settings.retry_max_delay,
+                            self.settings.retry_base_delay * 2**attempt,
+                        )
+                    )
+                    continue
+                raise error_from_sdk(exc, vars=vars) from None
+            except surrealdb.SurrealError as exc:
+                raise error_from_sdk(exc, vars=vars) from None
+            return self._entries(response, vars)
+        raise DatabaseUnavailableError("database unavailable")  # pragma: no cover
+
+    @staticmethod
+    def _entries(response: Any, vars: Mapping[str, Any]) -> list[Entry]:
+        if isinstance(response, dict) and response.get("error"):
+            err = response["error"]
+            entry = {
+                "kind": err.get("kind", ""),
+                "result": err.get("message", "query failed"),
+                "details": err.get("details"),
+            }
+            raise error_from_entry(entry, vars=vars)
+        results = response.get("result") if isinstance(response, dict) else response
+        if not isinstance(results, list):
+            raise QueryError("unexpected response shape from the SDK")
+        return results
+
+    async def _request(
+        self,
+        statement: Statement,
+        *,
+        idempotent: bool,
+        scan: Callable[[list[Entry]], T],
+        span_handle: Callable[[OperationSpan, T], None] | None = None,
+    ) -> T:
+        with self.telemetry.operation(
+            statement.operation, statement.table, statement.text, statement.batch_size
+        ) as span:
+            entries = await self._send(statement.text, statement.vars, idempotent=idempotent)
+            result = scan(entries)
+            if span_handle is not None:
+                span_handle(span, result)
+            return result
+
+    def _backoff(self) -> wait_exponential_jitter:
+        """Jittered exponential backoff: base·2ⁿ plus up to one base of jitter, capped."""
+        base = self.settings.retry_base_delay
+        return wait_exponential_jitter(multiplier=base, max=self.settings.retry_max_delay, jitter=base)
+
+    async def _with_conflict_retry(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Re-run ``call`` while it fails with the engine's retryable write conflict."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            wait=self._backoff(),
+            retry=retry_if_exception(lambda e: isinstance(e, ConflictError) and e.retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ public execution API
+
+    @staticmethod
+    def _check(entries: list[Entry], statement: Statement, *, offset: int = 0) -> list[Any]:
+        for i, entry in enumerate(entries):
+            if entry.get("status") != "OK":
+                raise error_from_entry(entry, vars=statement.vars, context={"statement_index": i + offset})
+        return [entry.get("result") for entry in entries]
+
+    async def execute(self, statement: Statement) -> Any:
+        """Run one ``Statement``; return the result of its last SurrealQL statement.
+
+        A single statement that hit a retryable write conflict committed nothing
+        and is re-sent (up to ``max_retries``).
+        """
+        results = await self.execute_all(statement)
+        return results[-1] if results else None
+
+    async def execute_all(self, statement: Statement) -> list[Any]:
+        """Run one ``Statement``; return one result per SurrealQL statement in its text."""
+        idempotent = statement.operation == "SELECT"
+
+        def rows(span: OperationSpan, results: list[Any]) -> None:
+            last = results[-1] if results else None
+            span.set_rows(len(last) if isinstance(last, list) else int(last is not None))
+
+        async def once() -> list[Any]:
+            return await self._request(
+                statement,
+                idempotent=idempotent,
+                scan=lambda entries: self._check(entries, statement),
+                span_handle=rows,
+            )
+
+        if statement.count <= 1:
+            return await self._with_conflict_retry(once)
+        return await once()
+
+    async def execute_many(self, statements: Sequence[Statement]) -> list[Any]:
+        """Run several statements in one round trip (not atomic: each commits on its own).
+
+        Returns each statement's (last) result. On failure raises the first
+        error, naming its ``statement_index``; statements before it were applied.
+        """
+        if not statements:
+            return []
+        composed = compose(statements)
+        idempotent = all(s.operation == "SELECT" for s in statements)
+
+        def scan(entries: list[Entry]) -> list[Any]:
+            return self._scan_composed(entries, composed, transaction=False)
+
+        def rows(span: OperationSpan, results: list[Any]) -> None:
+            span.set_rows(sum(len(r) if isinstance(r, list) else int(r is not None) for r in results))
+
+        return await self._request(composed.statement, idempotent=idempotent, scan=scan, span_handle=rows)
+
+    def _scan_composed(self, entries: list[Entry], composed: Composed, *, transaction: bool) -> list[Any]:
+        """Map entries back to input statements; raise the real cause of a failure."""
+        body = entries[1:-1] if transaction else entries
+        groups = composed.split(body)
+        failure: tuple[int, Entry] | None = None
+        for index, group in enumerate(groups):
+            for entry in group:
+                if entry.get("status") != "OK" and not is_filler(entry):
+                    failure = (index, entry)
+                    break
+            if failure:
+                break
+        if failure is None and transaction:
+            commit = entries[-1] if entries else {}
+            if commit.get("status") != "OK":
+                failure = (len(groups) - 1, commit)
+            elif any(e.get("status") != "OK" for e in body):
+                failure = next((i, e) for i, g in enumerate(groups) for e in g if e.get("status") != "OK")
+        if failure is None and not transaction:
+            for index, group in enumerate(groups):
+                bad = next((e for e in group if e.get("status") != "OK"), None)
+                if bad is not None:
+                    failure = (index, bad)
+                    break
+        if failure is not None:
+            index, entry = failure
+            raise self._statement_error(entry, composed, index, transaction=transaction)
+        return [group[-1].get("result") if group else None for group in groups]
+
+    @staticmethod
+    def _statement_error(
+        entry: Entry, composed: Composed, index: int, *, transaction: bool
+    ) -> RepositoryError:
+        cause = error_from_entry(entry, vars=composed.statement.vars, context={"statement_index": index})
+        where = "transaction statement" if transaction else "batch statement"
+        message = f"{where} #{index} failed: {cause.message}"
+        if transaction and type(cause) in (QueryError, RepositoryError):
+            return TransactionError(message, context=cause.context)
+        if isinstance(cause, ConflictError):
+            return ConflictError(message, code=cause.code, context=cause.context, retryable=cause.retryable)
+        return type(cause)(message, code=cause.code, context=cause.context)
+
+    async def run_transaction(self, statements: Sequence[Statement]) -> list[Any]:
+        """Send statements as one ``BEGIN … COMMIT`` block; return each statement's result.
+
+        Retryable conflicts re-send the whole block (it committed nothing), up to
+        ``max_retries`` times, then ``ConflictError``. A connection failure after
+        sending raises ``CommitUnknownError``: it is never re-sent blindly.
+        """
+        if not statements:
+            return []
+        composed = compose(statements, wrap_transaction=True)
+        attempts = 0
+
+        async def once() -> list[Any]:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return await self._request(
+                    composed.statement,
+                    idempotent=False,
+                    scan=lambda entries: self._scan_composed(entries, composed, transaction=True),
+                )
+            except DatabaseUnavailableError as exc:
+                if exc.code == "timeout" or "may or may not" in exc.message or self._connected is False:
+                    raise CommitUnknownError(
+                        "the connection failed after the transaction was sent; "
+                        "its outcome is unknown and it was not retried",
+                        context={"cause": exc.code},
+                    ) from exc
+                raise
+
+        try:
+            return await self._with_conflict_retry(once)
+        except ConflictError as exc:
+            if exc.retryable and attempts > self.settings.max_retries:
+                raise ConflictError(
+                    f"write conflict persisted after {attempts} attempts: {exc.message}",
+                    code="write_conflict",
+                    context={**exc.context, "attempts": attempts},
+                    retryable=True,
+                ) from exc
+            raise
+
+    async def query(self, text: str, vars: Mapping[str, Any] | None = None) -> list[Any]:
+        """Raw escape hatch: run SurrealQL text with bound ``vars``; one result per statement.
+
+        Raises the mapped error of the first statement that really failed.
+        """
+        statement = Statement(text, dict(vars or {}), operation="QUERY")
+
+        def scan(entries: list[Entry]) -> list[Any]:
+            failures = [(i, e) for i, e in enumerate(entries) if e.get("status") != "OK"]
+            real = [(i, e) for i, e in failures if not is_filler(e)] or failures
+            if real:
+                i, entry = real[0]
+                raise error_from_entry(entry, vars=statement.vars, context={"statement_index": i})
+            return [e.get("result") for e in entries]
+
+        return await self._request(statement, idempotent=False, scan=scan)
+
+    def transaction(self) -> Transaction:
+        """A buffered transaction: ``async with db.transaction() as tx: tx.add(stmt)``."""
+        from .transaction import Transaction
+
+        return Transaction(self)
+
+    async def apply_schema(self, directory: str | Path | None = None) -> MigrationReport:
+        """Apply ``schema/*.surql`` in order (idempotent); see ``agentical_repo.migrations``."""
+        from .migrations import apply
+
+        return await apply(self, directory)

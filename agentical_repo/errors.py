@@ -1,0 +1,291 @@
+"""The error hierarchy, and the mapping of every SDK and engine failure onto it.
+
+Callers catch *our* classes, never the SDK's: the SDK raises on the first failing
+statement (in a transaction that is the useless "not executed" filler), names its
+classes after transport details, and its messages quote the values that failed.
+Here every failure becomes one of a small set of classes chosen by its real
+cause, and the message is scrubbed so that bound values never leak into logs,
+spans or tracebacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "AgenticalError",
+    "AlreadyExistsError",
+    "CommitUnknownError",
+    "ConflictError",
+    "DatabaseUnavailableError",
+    "NotFoundError",
+    "QueryError",
+    "RepositoryError",
+    "TransactionError",
+    "ValidationError",
+    "error_from_entry",
+    "redact",
+]
+
+
+class AgenticalError(Exception):
+    """Base of every error this package raises.
+
+    ``code`` is a stable machine-readable identifier; ``context`` carries
+    identifiers (table, statement index, field names) and never bound values.
+    """
+
+    code: str = "agentical_error"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, context: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.context: dict[str, Any] = dict(context or {})
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RepositoryError(AgenticalError):
+    """A repository or database operation failed."""
+
+    code = "repository_error"
+
+
+class NotFoundError(RepositoryError):
+    """The record (or table) an operation needs does not exist."""
+
+    code = "not_found"
+
+
+class AlreadyExistsError(RepositoryError):
+    """A record with this id, or a value under a unique index, exists already."""
+
+    code = "already_exists"
+
+
+class ValidationError(RepositoryError, ValueError):
+    """Input was refused: by us before any I/O, or by the schema (type, ASSERT, field)."""
+
+    code = "validation_error"
+
+
+class ConflictError(RepositoryError):
+    """A concurrent writer won: a stale ``expected_version`` or an engine write conflict.
+
+    ``retryable`` is True when the engine said the transaction can be retried.
+    """
+
+    code = "conflict"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message, code=code, context=context)
+        self.retryable = retryable
+
+
+class TransactionError(RepositoryError):
+    """A transaction failed; nothing it queued was written.
+
+    ``statement_index`` names the queued statement (0-based) that caused it.
+    """
+
+    code = "transaction_error"
+
+    @property
+    def statement_index(self) -> int | None:
+        value = self.context.get("statement_index")
+        return value if isinstance(value, int) else None
+
+
+class CommitUnknownError(TransactionError):
+    """The connection failed after a transaction was sent: it may or may not have committed.
+
+    Never retried automatically, because re-sending could apply it twice.
+    """
+
+    code = "commit_unknown"
+
+
+class DatabaseUnavailableError(RepositoryError):
+    """The database could not be reached, or did not answer within the timeout."""
+
+    code = "database_unavailable"
+
+
+class QueryError(RepositoryError):
+    """The engine refused the query itself (parse error, missing table, bad function...)."""
+
+    code = "query_error"
+
+
+# --------------------------------------------------------------------------- redaction
+
+# Engine messages quote the offending value in a handful of fixed phrases. Each
+# pattern keeps the phrase and replaces the quoted value.
+_VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(but found )`.*?`(?=(, |\s*$|\.|\n))", re.S), r"\1<redacted>"),
+    (re.compile(r"(Found ).*?( for field `)", re.S), r"\1<redacted>\2"),
+    (re.compile(r"(already contains ).*?(, with record `)", re.S), r"\1<redacted>\2"),
+    (re.compile(r"(An error occurred: )(?!\{ kind: )(.*)", re.S), r"\1<redacted>"),
+    (re.compile(r"(Expected a .*? but (?:found|cannot convert) ).*", re.S), r"\1<redacted>"),
+)
+
+
+def _leaves(value: Any, out: list[str], depth: int = 0) -> None:
+    if depth > 8:
+        return
+    if isinstance(value, str):
+        if len(value) >= 3:
+            out.append(value)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if isinstance(k, str) and len(k) >= 3:
+                out.append(k)
+            _leaves(v, out, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in value:
+            _leaves(v, out, depth + 1)
+
+
+def redact(message: str, values: Iterable[Any] = ()) -> str:
+    """Remove bound values from an engine message.
+
+    Two layers: the phrases the engine uses to quote values are rewritten, and
+    every string leaf of the bound variables (3+ chars) still present is replaced.
+    """
+    for pattern, repl in _VALUE_PATTERNS:
+        message = pattern.sub(repl, message)
+    leaves: list[str] = []
+    for v in values:
+        _leaves(v, leaves)
+    for leaf in sorted(set(leaves), key=len, reverse=True):
+        if leaf in message:
+            message = message.replace(leaf, "<redacted>")
+    return message
+
+
+# --------------------------------------------------------------------------- mapping
+
+NOT_EXECUTED_KINDS = frozenset({"NotExecuted", "Cancelled"})
+_THROWN_KIND = re.compile(r"kind: '([a-z_]+)'")
+
+
+def is_filler(entry: Mapping[str, Any]) -> bool:
+    """True for the entries a failed transaction adds that are not the cause."""
+    details = entry.get("details")
+    detail_kind = details.get("kind") if isinstance(details, Mapping) else None
+    return detail_kind in NOT_EXECUTED_KINDS
+
+
+def is_retryable_conflict(entry: Mapping[str, Any]) -> bool:
+    details = entry.get("details")
+    detail_kind = details.get("kind") if isinstance(details, Mapping) else None
+    text = str(entry.get("result", ""))
+    return detail_kind == "TransactionConflict" or "can be retried" in text
+
+
+def error_from_entry(
+    entry: Mapping[str, Any],
+    *,
+    vars: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> RepositoryError:
+    """Build the right error for one failed statement entry of ``query_raw``."""
+    kind = str(entry.get("kind") or "")
+    raw = str(entry.get("result") or entry.get("message") or "query failed")
+    message = redact(raw, (vars or {}).values())
+    details = entry.get("details")
+    detail_kind = details.get("kind") if isinstance(details, Mapping) else None
+    ctx: dict[str, Any] = {"engine_kind": kind, **(context or {})}
+    if detail_kind:
+        ctx["engine_detail"] = detail_kind
+
+    if is_retryable_conflict(entry):
+        return ConflictError(message, code="write_conflict", context=ctx, retryable=True)
+    if kind == "Thrown" or raw.startswith("An error occurred:"):
+        thrown = _THROWN_KIND.search(raw)
+        thrown_kind = thrown.group(1) if thrown else ""
+        ctx["thrown"] = thrown_kind
+        if thrown_kind in {"conflict", "stale_version"}:
+            return ConflictError(message, code="stale_version", context=ctx)
+        if thrown_kind == "not_found":
+            return NotFoundError(message, context=ctx)
+        if thrown_kind in {"cycle", "invalid", "validation"}:
+            return ValidationError(message, code=thrown_kind, context=ctx)
+        if thrown_kind == "exists":
+            return AlreadyExistsError(message, context=ctx)
+        return QueryError(message, code="thrown", context=ctx)
+    if kind == "AlreadyExists" or "already contains" in raw or "already exists" in raw:
+        return AlreadyExistsError(message, context=ctx)
+    if kind == "NotFound":
+        if detail_kind == "Table":
+            return QueryError(
+                message + " (has the schema been applied? see Database.apply_schema)",
+                code="table_missing",
+                context=ctx,
+            )
+        return NotFoundError(message, context=ctx)
+    schema_phrases = (
+        "Couldn't coerce",
+        "but field must conform",
+        "no such field exists",
+        "Expected a ",
+        "is readonly",
+        "Found ",
+        "Couldn't convert",
+    )
+    if kind == "Validation" and raw.startswith("Parse error"):
+        return QueryError(message, code="parse_error", context=ctx)
+    if kind == "Validation" or any(p in raw for p in schema_phrases):
+        return ValidationError(message, code="schema_violation", context=ctx)
+    if kind in {"NotAllowed"} or "Not enough permissions" in raw or "IAM" in raw:
+        return QueryError(message, code="not_allowed", context=ctx)
+    return QueryError(message, context=ctx)
+
+
+def error_from_sdk(exc: BaseException, *, vars: Mapping[str, Any] | None = None) -> AgenticalError:
+    """Map an exception raised by the SDK (transport, server, SDK-side) to ours."""
+    import surrealdb
+
+    if isinstance(exc, AgenticalError):
+        return exc
+    text = redact(str(exc), (vars or {}).values())
+    if isinstance(exc, surrealdb.TransportError | ConnectionError | OSError | TimeoutError):
+        return DatabaseUnavailableError(
+            f"database unavailable: {text}", context={"cause": type(exc).__name__}
+        )
+    if isinstance(exc, surrealdb.ServerError):
+        entry = {
+            "kind": getattr(exc, "kind", ""),
+            "details": getattr(exc, "details", None),
+            "result": str(exc),
+        }
+        return error_from_entry(entry, vars=vars)
+    if isinstance(
+        exc,
+        surrealdb.InvalidRecordIdError
+        | surrealdb.InvalidTableError
+        | surrealdb.InvalidUrlError
+        | surrealdb.InvalidDurationError,
+    ):
+        return ValidationError(text, context={"cause": type(exc).__name__})
+    if isinstance(exc, surrealdb.UnsupportedEngineError):
+        return DatabaseUnavailableError(
+            f"unsupported database URL scheme ({text}); install agentical-repo[embedded] "
+            "for mem:// and surrealkv://",
+            context={"cause": type(exc).__name__},
+        )
+    return QueryError(text, context={"cause": type(exc).__name__})

@@ -1,0 +1,99 @@
+"""Spans and metrics for every database operation, with OpenTelemetry DB attributes.
+
+The library only *emits*: it never calls ``logfire.configure()``. Without an
+application configuring logfire (or OpenTelemetry) the spans are no-ops. Span
+attributes follow the OpenTelemetry database semantic conventions; the query
+text is the parameterised SurrealQL, and bound values are never recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import logfire
+
+__all__ = ["OperationSpan", "Telemetry"]
+
+_logfire = logfire.with_settings(custom_scope_suffix="agentical_repo")
+MAX_QUERY_TEXT = 4096
+
+
+@dataclass
+class OperationSpan:
+    """Handle used while an operation runs, to add what is only known at the end."""
+
+    span: Any
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def set_rows(self, rows: int) -> None:
+        self.attributes["db.response.returned_rows"] = rows
+        self.span.set_attribute("db.response.returned_rows", rows)
+
+    def set(self, key: str, value: Any) -> None:
+        self.attributes[key] = value
+        self.span.set_attribute(key, value)
+
+
+class Telemetry:
+    """Spans and the ``db.client.operation.duration`` histogram for one ``Database``."""
+
+    def __init__(self, namespace: str, database: str) -> None:
+        self.db_namespace = f"{namespace}|{database}"
+        self._duration = _logfire.metric_histogram(
+            "db.client.operation.duration",
+            unit="s",
+            description="Duration of database client operations.",
+        )
+        self._cache_hits = _logfire.metric_counter(
+            "agentical.cache.hits", unit="1", description="Read-cache hits."
+        )
+        self._cache_misses = _logfire.metric_counter(
+            "agentical.cache.misses", unit="1", description="Read-cache misses."
+        )
+
+    def cache_event(self, table: str, hit: bool) -> None:
+        (self._cache_hits if hit else self._cache_misses).add(1, {"db.collection.name": table})
+
+    @contextmanager
+    def operation(
+        self,
+        operation: str,
+        table: str | None,
+        query_text: str,
+        batch_size: int | None = None,
+    ) -> Iterator[OperationSpan]:
+        """Span named ``{db.operation.name} {db.collection.name}`` around one request."""
+        name = f"{operation} {table}" if table else operation
+        attrs: dict[str, Any] = {
+            "db.system.name": "surrealdb",
+            "db.namespace": self.db_namespace,
+            "db.operation.name": operation,
+            "db.query.text": query_text[:MAX_QUERY_TEXT],
+        }
+        if table:
+            attrs["db.collection.name"] = table
+        if batch_size is not None and batch_size >= 2:
+            attrs["db.operation.batch.size"] = batch_size
+        metric_attrs: dict[str, Any] = {
+            k: attrs[k]
+            for k in ("db.system.name", "db.namespace", "db.operation.name", "db.collection.name")
+            if k in attrs
+        }
+        start = time.perf_counter()
+        error_type: str | None = None
+        with _logfire.span(name, _span_name=name, _level="debug", **attrs) as span:
+            handle = OperationSpan(span, attrs)
+            try:
+                yield handle
+            except BaseException as exc:
+                error_type = getattr(exc, "code", None) or type(exc).__name__
+                span.set_attribute("error.type", error_type)
+                raise
+            finally:
+                if error_type:
+                    metric_attrs["error.type"] = error_type
+                self._duration.record(time.perf_counter() - start, metric_attrs)

@@ -1,0 +1,455 @@
+"""``BaseRepository[M]``: the CRUD, query and bulk methods every entity repository has.
+
+Each method builds a ``Statement`` with the query builder and hands it to
+``_read`` or ``_write``. Bound to a ``Database`` those run it now; bound to a
+transaction, ``_write`` queues it (and ``_read`` refuses, since a buffered
+transaction cannot read before it commits). So single calls, batches and
+transactions share one implementation of every operation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+
+from surrealdb import RecordID
+
+from ..errors import ConflictError, NotFoundError, TransactionError, ValidationError
+from ..models import Entity
+from ..surql import builder
+from ..surql.filters import (
+    Page,
+    PaginationParams,
+    compile_filters,
+    decode_cursor,
+    encode_cursor,
+    keyset_condition,
+    normalize_order,
+)
+from ..surql.idents import quote
+from ..surql.statement import Fragment, Params, Statement
+
+if TYPE_CHECKING:
+    from ..database import Database
+    from ..transaction import Transaction
+    from .cache import ReadCache
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "BaseRepository", "IdLike"]
+
+M = TypeVar("M", bound=Entity)
+T = TypeVar("T")
+IdLike = uuid.UUID | str
+
+# Rows per INSERT statement in create_many. The embedded mem:// engine's INSERT
+# cost grows super-linearly with batch size (see README "Performance"), so
+# batches stay small; the benchmark suite measures this choice.
+DEFAULT_CHUNK_SIZE = 100
+MAX_CHUNK_SIZE = 5000
+
+
+def as_uuid(value: Any, argument: str = "id") -> uuid.UUID:
+    """Accept a UUID (or its string form); anything else is a ``ValidationError``."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, RecordID) and isinstance(value.id, uuid.UUID):
+        return value.id
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise ValidationError(f"{argument} must be a UUID", context={"argument": argument})
+
+
+def dig(row: Mapping[str, Any], path: str) -> Any:
+    value: Any = row
+    for seg in path.split("."):
+        value = value.get(seg) if isinstance(value, Mapping) else None
+    return value
+
+
+class BaseRepository(Generic[M]):
+    """Typed async repository for one entity model ``M``."""
+
+    model: ClassVar[type[Entity]]
+
+    def __init__(
+        self,
+        db: Database,
+        tx: Transaction | None = None,
+        *,
+        cache: ReadCache | None = None,
+    ) -> None:
+        self.db = db
+        self.tx = tx
+        self.cache = cache
+        self.table: str = self.model.__table__
+
+    # ------------------------------------------------------------------ plumbing
+
+    def bind(self, tx: Transaction) -> BaseRepository[M]:
+        """A copy of this repository whose writes are queued in ``tx``."""
+        return type(self)(self.db, tx, cache=self.cache)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.tx is not None
+
+    def _rid(self, id: Any, argument: str = "id", table: str | None = None) -> RecordID:
+        return RecordID(table or self.table, as_uuid(id, argument))
+
+    def _decode(self, row: Any) -> M:
+        return cast(M, self.model.from_record(row))
+
+    def _decode_optional(self, value: Any) -> M | None:
+        row = _first(value)
+        return None if row is None else self._decode(row)
+
+    def _decode_list(self, rows: Any) -> list[M]:
+        return [self._decode(r) for r in rows or []]
+
+    async def _read(self, statement: Statement) -> Any:
+        if self.tx is not None:
+            raise TransactionError(
+                f"{type(self).__name__}: reads are not possible inside a buffered transaction "
+                "(statements run only at commit); read before or after the transaction"
+            )
+        return await self.db.execute(statement)
+
+    async def _write(self, statement: Statement, decode: Callable[[Any], T]) -> T:
+        """Run a write now, or queue it when bound to a transaction.
+
+        Inside a transaction the value returned is a ``Queued`` handle (typed as the
+        method's result for convenience): its ``result()``, and ``tx.results``, hold
+        the decoded value after commit.
+        """
+        if self.tx is not None:
+            queued = self.tx.add(statement, decode)
+            if self.cache is not None:
+                cache = self.cache
+                self.tx.on_commit(cache.clear)
+            return cast(T, queued)
+        return decode(await self.db.execute(statement))
+
+    def _field_ok(self, path: str) -> bool:
+        return self.model.field_path_ok(path)
+
+    def _convert(self, path: str, value: Any) -> Any:
+        """Filter values in stored form: reference UUIDs → RecordID, ``id`` → RecordID."""
+        head = path.split(".", 1)[0]
+        table = self.table if head == "id" and head == path else self.model.__references__.get(path)
+        if table is not None and value is not None and not isinstance(value, RecordID):
+            return RecordID(table, as_uuid(value, path))
+        return value
+
+    def _where(self, filters: Mapping[str, Any] | None) -> Fragment | None:
+        return compile_filters(filters, field_ok=self._field_ok, convert=self._convert)
+
+    def _check_entity(self, entity: Any, argument: str = "entity") -> M:
+        if not isinstance(entity, self.model):
+            raise ValidationError(
+                f"{argument} must be a {self.model.__name__}, got {type(entity).__name__}",
+                context={"argument": argument},
+            )
+        return cast(M, entity)
+
+    def _invalidate(self, id: uuid.UUID | None = None) -> None:
+        if self.cache is not None and self.tx is None:
+            if id is None:
+                self.cache.clear()
+            else:
+                self.cache.pop(id)
+
+    # ------------------------------------------------------------------ single records
+
+    async def create(self, entity: M) -> M:
+        """Store a new entity; ``created_at``/``updated_at`` come from the database.
+
+        ``AlreadyExistsError`` on a duplicate id or a unique-index value.
+        """
+        entity = self._check_entity(entity)
+        statement = builder.create(self.table, entity.id, entity.to_record())
+        return await self._write(statement, self._decode)
+
+    async def get_by_id(self, id: IdLike) -> M | None:
+        """The entity, or ``None`` when it does not exist."""
+        key = as_uuid(id)
+        if self.cache is not None and self.tx is None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.db.telemetry.cache_event(self.table, True)
+                return cast(M, hit)
+            self.db.telemetry.cache_event(self.table, False)
+        result = self._decode_optional(await self._read(builder.select(self.table, record=key)))
+        if result is not None and self.cache is not None and self.tx is None:
+            self.cache.put(key, result)
+        return result
+
+    async def get(self, id: IdLike) -> M:
+        """The entity; ``NotFoundError`` when it does not exist."""
+        entity = await self.get_by_id(id)
+        if entity is None:
+            raise NotFoundError(
+                f"{self.table} not found", context={"table": self.table, "id": str(as_uuid(id))}
+            )
+        return entity
+
+    def _update_statement(
+        self, id: uuid.UUID, updates: Mapping[str, Any], expected_version: int | None
+    ) -> Statement:
+        if not isinstance(updates, Mapping) or not updates:
+            raise ValidationError("updates must be a non-empty dict", context={"argument": "updates"})
+        try:
+            data = self.model.coerce_updates(updates)
+        except ValueError as exc:
+            raise ValidationError(str(exc), context={"argument": "updates"}) from None
+        lock = self.model.__lock_field__
+        if expected_version is not None:
+            if lock is None:
+                raise ValidationError(
+                    f"{self.model.__name__} has no version field; expected_version is not supported",
+                    context={"argument": "expected_version"},
+                )
+            if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+                raise ValidationError(
+                    "expected_version must be an int", context={"argument": "expected_version"}
+                )
+        params = Params()
+        rid = params.add(RecordID(self.table, id), "id")
+        assigns = [f"{quote(k)} = {params.add(v, k)}" for k, v in data.items()]
+        if lock is not None:
+            assigns.append(f"{lock} += 1")
+        guard = ""
+        if expected_version is not None:
+            guard = (
+                f"IF $cur.{lock} != {params.add(expected_version, 'expected_version')} "
+                "{ THROW { kind: 'stale_version' } };\n  "
+            )
+        text = (
+            "{\n"
+            f"  LET $cur = (SELECT * FROM ONLY {rid});\n"
+            "  IF $cur = NONE { THROW { kind: 'not_found' } };\n  "
+            f"{guard}"
+            f"UPDATE ONLY {rid} SET {', '.join(assigns)} RETURN AFTER\n"
+            "}"
+        )
+        return Statement(text, params.vars, operation="UPDATE", table=self.table)
+
+    async def update(
+        self, id: IdLike, updates: Mapping[str, Any], *, expected_version: int | None = None
+    ) -> M:
+        """Apply a partial update (dotted keys reach into dict fields) in one request.
+
+        ``NotFoundError`` if the entity is missing; ``ValidationError`` for unknown
+        fields or bad values; ``ConflictError`` when ``expected_version`` is stale.
+        The lock field (``version``) is incremented on every update.
+        """
+        key = as_uuid(id)
+        statement = self._update_statement(key, updates, expected_version)
+        try:
+            result = await self._write(statement, self._decode)
+        except NotFoundError:
+            raise NotFoundError(
+                f"{self.table} not found", context={"table": self.table, "id": str(key)}
+            ) from None
+        except ConflictError as exc:
+            if exc.retryable:
+                raise
+            raise ConflictError(
+                f"{self.table} was modified concurrently: expected_version is stale",
+                code="stale_version",
+                context={"table": self.table, "id": str(key), "expected_version": expected_version},
+            ) from None
+        self._invalidate(key)
+        return result
+
+    async def delete(self, id: IdLike) -> bool:
+        """Delete the entity (and, by the engine, its graph edges). False if it did not exist."""
+        key = as_uuid(id)
+        statement = builder.delete(self.table, key, returning="BEFORE")
+        result = await self._write(statement, lambda rows: bool(rows))
+        self._invalidate(key)
+        return result
+
+    async def upsert(self, entity: M) -> M:
+        """Create the entity, or replace the stored fields of the existing one."""
+        entity = self._check_entity(entity)
+        statement = builder.upsert(self.table, entity.id, entity.to_record())
+        result = await self._write(statement, self._decode)
+        self._invalidate(entity.id)
+        return result
+
+    # ------------------------------------------------------------------ queries
+
+    def _pagination(self, pagination: PaginationParams | None) -> PaginationParams:
+        if pagination is None:
+            return PaginationParams()
+        if not isinstance(pagination, PaginationParams):
+            raise ValidationError("pagination must be a PaginationParams", context={"argument": "pagination"})
+        return pagination
+
+    async def list(
+        self, filters: Mapping[str, Any] | None = None, pagination: PaginationParams | None = None
+    ) -> list[M]:
+        """Entities matching ``filters``, ordered and paged by ``pagination`` (offset)."""
+        page = self._pagination(pagination)
+        order = normalize_order(page.order_by, self._field_ok)
+        order_keys = [("-" if d else "") + p for p, d in order] + ["id"]
+        statement = builder.select(
+            self.table,
+            where=self._where(filters),
+            order_by=order_keys,
+            limit=page.limit,
+            start=page.offset,
+        )
+        return self._decode_list(await self._read(statement))
+
+    async def find_one(self, filters: Mapping[str, Any]) -> M | None:
+        """The first entity matching ``filters`` (by id order), or ``None``."""
+        statement = builder.select(self.table, where=self._where(filters), limit=1)
+        return self._decode_optional(await self._read(statement))
+
+    async def count(self, filters: Mapping[str, Any] | None = None) -> int:
+        """Number of entities matching ``filters``."""
+        rows = await self._read(builder.count(self.table, where=self._where(filters)))
+        row = _first(rows)
+        return int(row["count"]) if row else 0
+
+    async def exists(self, filters: Mapping[str, Any]) -> bool:
+        """True if at least one entity matches ``filters``."""
+        statement = builder.select(self.table, fields=["id"], where=self._where(filters), limit=1)
+        return bool(await self._read(statement))
+
+    async def paginate(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        limit: int = 50,
+        after: str | None = None,
+        order_by: Sequence[str] | str = ("-created_at",),
+    ) -> Page[M]:
+        """Keyset pagination over (order keys…, id): stable under inserts, flat cost with depth.
+
+        Pass ``page.next_cursor`` as ``after`` to continue; it is ``None`` on the last page.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError("limit must be an integer in 1..1000", context={"argument": "limit"})
+        order = [o for o in normalize_order(order_by, self._field_ok) if o[0] != "id"]
+        id_desc = order[0][1] if order else False
+        order.append(("id", id_desc))
+        where = self._where(filters)
+        if after is not None:
+            values = decode_cursor(after, order)
+            values[-1] = (
+                self._rid(values[-1], "after") if not isinstance(values[-1], RecordID) else values[-1]
+            )
+            keyset = keyset_condition(order, values)
+            if where is None:
+                where = keyset
+            else:
+                params = Params()
+                left = params.embed(where)
+                right = params.embed(keyset)
+                where = Fragment(f"({left}) AND {right}", params.vars)
+        statement = builder.select(
+            self.table,
+            where=where,
+            order_by=[("-" if d else "") + p for p, d in order],
+            limit=limit + 1,
+        )
+        rows = list(await self._read(statement) or [])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = None
+        if more and rows:
+            last = rows[-1]
+            cursor = encode_cursor(order, [dig(last, p) for p, _ in order])
+        return Page[Any](items=self._decode_list(rows), next_cursor=cursor)
+
+    # ------------------------------------------------------------------ bulk
+
+    async def create_many(self, entities: Iterable[M], *, chunk_size: int | None = None) -> int:
+        """Insert entities in chunks (one INSERT per chunk); returns how many were created.
+
+        Accepts any iterable, generators included: only one chunk is in memory at a
+        time. Not atomic across chunks outside a transaction: a failing chunk (e.g. a
+        duplicate id) raises, and the chunks before it stay written.
+        """
+        size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHUNK_SIZE:
+            raise ValidationError(
+                f"chunk_size must be in 1..{MAX_CHUNK_SIZE}", context={"argument": "chunk_size"}
+            )
+        if isinstance(entities, Mapping | str | bytes):
+            raise ValidationError("entities must be an iterable of models", context={"argument": "entities"})
+        total = 0
+        iterator = iter(entities)
+        while True:
+            chunk = list(itertools.islice(iterator, size))
+            if not chunk:
+                break
+            rows = []
+            for e in chunk:
+                ent = self._check_entity(e, "entities")
+                row = ent.to_record()
+                row["id"] = RecordID(self.table, ent.id)
+                rows.append(row)
+            await self._write(builder.insert(self.table, rows), lambda _r: None)
+            total += len(rows)
+        return total
+
+    def _require_filters(self, filters: Mapping[str, Any] | None, all: bool, op: str) -> Fragment | None:
+        if filters is not None and not isinstance(filters, Mapping):
+            raise ValidationError("filters must be a dict", context={"argument": "filters"})
+        if not filters and not all:
+            raise ValidationError(
+                f"{op} with empty filters would touch every {self.table}; pass all=True to mean it",
+                context={"argument": "filters"},
+            )
+        return self._where(filters) if filters else None
+
+    async def update_many(
+        self, filters: Mapping[str, Any] | None, updates: Mapping[str, Any], *, all: bool = False
+    ) -> int:
+        """Apply ``updates`` to every entity matching ``filters``; returns the number changed."""
+        where = self._require_filters(filters, all, "update_many")
+        if not isinstance(updates, Mapping) or not updates:
+            raise ValidationError("updates must be a non-empty dict", context={"argument": "updates"})
+        try:
+            data = self.model.coerce_updates(updates)
+        except ValueError as exc:
+            raise ValidationError(str(exc), context={"argument": "updates"}) from None
+        lock = self.model.__lock_field__
+        params = Params()
+        assigns = [f"{quote(k)} = {params.add(v, k)}" for k, v in data.items()]
+        if lock is not None:
+            assigns.append(f"{lock} += 1")
+        text = f"UPDATE {self.table} SET {', '.join(assigns)}"
+        if where is not None:
+            text += " WHERE " + params.embed(where)
+        text += " RETURN VALUE id"
+        statement = Statement(text, params.vars, operation="UPDATE", table=self.table)
+        result = await self._write(statement, lambda rows: len(rows or []))
+        self._invalidate()
+        return result
+
+    async def delete_many(self, filters: Mapping[str, Any] | None, *, all: bool = False) -> int:
+        """Delete every entity matching ``filters``; returns the number deleted."""
+        where = self._require_filters(filters, all, "delete_many")
+        params = Params()
+        text = f"DELETE {self.table}"
+        if where is not None:
+            text += " WHERE " + params.embed(where)
+        text += " RETURN VALUE $before.id"
+        statement = Statement(text, params.vars, operation="DELETE", table=self.table)
+        result = await self._write(statement, lambda rows: len(rows or []))
+        self._invalidate()
+        return result
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value

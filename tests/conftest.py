@@ -1,0 +1,97 @@
+"""Test harness: every integration test runs against a real SurrealDB engine.
+
+Engine selection (first match wins):
+* ``AGENTICAL_TEST_CONTAINER=1`` — a ``surrealdb/surrealdb:v3.2.4`` container via
+  testcontainers (skipped, with the reason, where Docker is not available);
+* ``AGENTICAL_TEST_DB_URL`` — any server (``ws://…/rpc``, ``http://…``) or embedded URL,
+  with ``AGENTICAL_TEST_DB_USER`` / ``AGENTICAL_TEST_DB_PASS`` when it needs a signin;
+* otherwise the SDK's embedded ``mem://`` engine.
+
+One connection is shared by the session; each test gets a fresh database on it
+with the schema applied, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+
+from agentical_repo import Database, DatabaseSettings, Repositories
+
+SURREAL_IMAGE = "surrealdb/surrealdb:v3.2.4"
+
+
+def _docker_unavailable_reason() -> str | None:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:
+        return f"Docker is not available here ({type(exc).__name__}: {str(exc)[:120]})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def engine_url() -> Iterator[tuple[str, str | None, str | None]]:
+    """(url, username, password) of the engine the suite runs against."""
+    if os.environ.get("AGENTICAL_TEST_CONTAINER") == "1":
+        reason = _docker_unavailable_reason()
+        if reason:
+            pytest.skip(f"container mode requested but {reason}")
+        from testcontainers.core.container import DockerContainer
+        from testcontainers.core.wait_strategies import HttpWaitStrategy
+
+        container = (
+            DockerContainer(SURREAL_IMAGE)
+            .with_command("start --user root --pass root memory")
+            .with_exposed_ports(8000)
+            .waiting_for(HttpWaitStrategy(8000, "/health").for_status_code(200))
+        )
+        with container:
+            host = container.get_container_host_ip()
+            port = container.get_exposed_port(8000)
+            yield f"ws://{host}:{port}/rpc", "root", "root"
+        return
+    url = os.environ.get("AGENTICAL_TEST_DB_URL")
+    if url:
+        yield url, os.environ.get("AGENTICAL_TEST_DB_USER"), os.environ.get("AGENTICAL_TEST_DB_PASS")
+        return
+    yield "mem://", None, None
+
+
+def make_settings(url: str, user: str | None, password: str | None, **kw: object) -> DatabaseSettings:
+    return DatabaseSettings(
+        url=url, namespace="test", database="boot", username=user, password=password, **kw  # type: ignore[arg-type]
+    )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def engine(engine_url: tuple[str, str | None, str | None]) -> AsyncIterator[Database]:
+    db = Database(make_settings(*engine_url))
+    await db.connect()
+    yield db
+    await db.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(engine: Database) -> AsyncIterator[Database]:
+    """The shared connection switched to a fresh database with the schema applied."""
+    await engine.use("test", f"t_{uuid.uuid4().hex}")
+    await engine.apply_schema()
+    yield engine
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def bare_db(engine: Database) -> AsyncIterator[Database]:
+    """A fresh database without the schema."""
+    await engine.use("test", f"t_{uuid.uuid4().hex}")
+    yield engine
+
+
+@pytest.fixture
+def repos(db: Database) -> Repositories:
+    return Repositories(db)
