@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from surrealdb import RecordID
+from surrealdb import Null, NullType, RecordID
 
 __all__ = [
     "IDENT_RE",
@@ -60,30 +60,40 @@ UtcDatetime = Annotated[datetime, AfterValidator(_to_plain_utc)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 
 
-def encode_value(value: Any) -> Any:
+def encode_value(value: Any, *, nested: bool = False) -> Any:
     """Turn a Python value into what the SDK should send.
 
     Enums become their ``.value``, nested models become dicts (recursively),
     tuples/sets become lists. UUIDs, datetimes, RecordIDs and scalars are left
     for the SDK's CBOR encoder, which knows their SurrealDB types.
+
+    ``None`` is the subtle one: the SDK sends it as ``NONE`` (absent), which is
+    right for a top-level ``option<T>`` field but would silently *drop the key*
+    inside a free-form object (``{"a": None}`` would be stored as ``{}``). So
+    below the top level (``nested=True``) ``None`` is sent as SurrealDB ``NULL``.
     """
+    if value is None:
+        return Null if nested else None
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, BaseModel):
-        return {name: encode_value(getattr(value, name)) for name in type(value).model_fields}
+        return {name: encode_value(getattr(value, name), nested=True) for name in type(value).model_fields}
     if isinstance(value, Mapping):
-        return {key: encode_value(item) for key, item in value.items()}
+        return {key: encode_value(item, nested=True) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [encode_value(item) for item in value]
+        return [encode_value(item, nested=True) for item in value]
     return value
 
 
 def decode_value(value: Any) -> Any:
     """Turn an SDK value back into a plain Python value (recursively).
 
-    ``PreciseDatetime`` becomes a plain aware ``datetime``; RecordIDs nested in
-    free-form dicts are left alone (they are not references the model knows).
+    ``PreciseDatetime`` becomes a plain aware ``datetime``, ``NULL`` becomes
+    ``None``; RecordIDs nested in free-form dicts are left alone (they are not
+    references the model knows).
     """
+    if value is None or isinstance(value, NullType):
+        return None
     if isinstance(value, datetime):
         return _to_plain_utc(value)
     if isinstance(value, Mapping):
@@ -283,9 +293,7 @@ class Entity(BaseModel):
             try:
                 validated = _adapter_for(cls, head).validate_python(value)
             except PydanticValidationError as exc:
-                raise ValueError(
-                    f"invalid value for field {key!r}: {_error_summary(exc)}"
-                ) from None
+                raise ValueError(f"invalid value for field {key!r}: {_error_summary(exc)}") from None
             out[key] = cls._encode_for(head, validated)
         return out
 
@@ -302,10 +310,10 @@ class Entity(BaseModel):
                 except PydanticValidationError as exc:
                     summary = _error_summary(exc)
                     raise ValueError(f"invalid value for field {key!r}: {summary}") from None
-                return encode_value(validated)
+                return encode_value(validated, nested=index > 0)
             if _is_dict_type(field.annotation):
                 # Below a free-form dict any key is fine; the value is JSON-like.
-                return encode_value(value)
+                return encode_value(value, nested=True)
             nested = _nested_model(field.annotation)
             if nested is None:
                 raise ValueError(f"field {key!r} has no nested keys")
