@@ -130,6 +130,7 @@ class Database:
 
     async def _open(self) -> None:
         s = self.settings
+        client: Any = None
         try:
             client = surrealdb.AsyncSurreal(s.url)
             await asyncio.wait_for(client.connect(), s.connect_timeout)
@@ -139,18 +140,22 @@ class Database:
                     s.connect_timeout,
                 )
             await asyncio.wait_for(client.use(self.namespace, self.database), s.connect_timeout)
-        except TimeoutError:
-            raise DatabaseUnavailableError(
-                f"could not connect to {self._safe_url()} within {s.connect_timeout}s"
-            ) from None
-        except AgenticalError:
-            raise
-        except Exception as exc:
+        except BaseException as exc:
+            # a half-open client (e.g. connected, then signin refused) would leak its connection
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            if isinstance(exc, TimeoutError):
+                raise DatabaseUnavailableError(
+                    f"could not connect to {self._safe_url()} within {s.connect_timeout}s"
+                ) from None
+            if isinstance(exc, AgenticalError) or not isinstance(exc, Exception):
+                raise
             mapped = error_from_sdk(exc)
             if isinstance(mapped, DatabaseUnavailableError):
-                raise DatabaseUnavailableError(
-                    f"could not connect to {self._safe_url()}: {mapped.message}"
-                ) from exc
+                # SDK messages quote the URL as given: never print credentials embedded in it
+                detail = mapped.message.replace(s.url, self._safe_url())
+                raise DatabaseUnavailableError(f"could not connect to {self._safe_url()}: {detail}") from None
             raise mapped from exc
         self._client = client
         self._connected = True
