@@ -14,7 +14,7 @@ from ..errors import ValidationError
 
 __all__ = ["IDENT_RE", "RESERVED", "field_path", "identifier", "is_identifier", "quote"]
 
-IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" would accept a trailing newline
 MAX_IDENT_LEN = 128
 
 # Words that are SurrealQL keywords in expression position; a field with such a
