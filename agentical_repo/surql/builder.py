@@ -33,6 +33,16 @@ __all__ = [
 ]
 
 Return = Literal["NONE", "BEFORE", "AFTER", "DIFF"]
+_RETURNS = ("NONE", "BEFORE", "AFTER", "DIFF")
+
+
+def _ret(value: str) -> str:
+    """``returning`` is pasted into the text, so it is held to the four RETURN forms."""
+    if value not in _RETURNS:
+        raise ValidationError(
+            f"returning must be one of {', '.join(_RETURNS)}", context={"argument": "returning"}
+        )
+    return value
 
 
 def record_id(table: str, value: uuid.UUID | str | RecordID) -> RecordID:
@@ -153,7 +163,7 @@ def insert(table: str, rows: Sequence[Mapping[str, Any]], *, returning: Return =
     params = Params()
     ref = params.add([dict(r) for r in rows], "rows")
     return Statement(
-        f"INSERT INTO {table} {ref} RETURN {returning}",
+        f"INSERT INTO {table} {ref} RETURN {_ret(returning)}",
         params.vars,
         operation="INSERT",
         table=table,
@@ -191,7 +201,7 @@ def update(
         if not assigns:
             raise ValidationError("update needs at least one field", context={"argument": "updates"})
         clause = "SET " + ", ".join(assigns)
-    text = _join(f"UPDATE {target}", clause, _where(params, where), f"RETURN {returning}")
+    text = _join(f"UPDATE {target}", clause, _where(params, where), f"RETURN {_ret(returning)}")
     return Statement(text, params.vars, operation="UPDATE", table=table)
 
 
@@ -214,7 +224,7 @@ def delete(
     identifier(table, what="table")
     params = Params()
     target = table if id is None else params.add(record_id(table, id), "id")
-    text = _join(f"DELETE {target}", _where(params, where), f"RETURN {returning}")
+    text = _join(f"DELETE {target}", _where(params, where), f"RETURN {_ret(returning)}")
     return Statement(text, params.vars, operation="DELETE", table=table)
 
 
@@ -242,7 +252,7 @@ def relate(
     text = f"RELATE ONLY {src}->{edge_ref}->{dst}"
     if content:
         text += " CONTENT " + params.add(dict(content), "content")
-    text += f" RETURN {returning}"
+    text += f" RETURN {_ret(returning)}"
     return Statement(text, params.vars, operation="RELATE", table=edge)
 
 
