@@ -1,38 +1,107 @@
-"""Apply ``schema/NNNN_name.surql`` files in order, each atomically, recorded in ``_migration``.
+"""Apply, inspect and verify the ``schema/NNNN_name.surql`` files.
 
-The ``.surql`` files are the one source of the schema. Each file is applied in a
-single ``BEGIN … COMMIT`` block together with the ``_migration`` record that
-says it was applied (name, sha256 checksum, time), so a file is either fully
-applied and recorded, or not at all.
+The ``.surql`` files are the one source of the schema. This module:
+
+* ``apply`` — applies every pending file in order. Each file is ONE request: a
+  ``BEGIN … COMMIT`` block holding a guard (is it applied already?), the file's
+  statements one by one, and the ``_migration`` record (name, sha256 checksum,
+  ``applied_at``, ``duration_ms``). So a file is either fully applied and
+  recorded, or not at all, and a failure names the file, the statement's number,
+  its line and its first line of text. Before anything is applied the recorded
+  checksums are compared with the files: an edited or missing applied file stops
+  the run with nothing applied, because the database would no longer match the
+  files that claim to describe it.
+* ``status`` — read-only: which files are applied, pending, changed or missing.
+* ``verify`` — drift detection: builds a scratch database from the files and
+  compares its ``INFO FOR DB`` / ``INFO FOR TABLE`` definitions with the live ones.
+
+Concurrency: two runners started at once apply each file exactly once. The
+guard, the file and the record commit together; the engine's snapshot isolation
+turns a race into a write conflict (retried, then stopped by the guard) or a
+unique-index failure on the record, and either way the loser re-reads
+``_migration``, sees the file recorded with the same checksum and reports it as
+skipped. Embedded ``surrealkv://`` goes further: the engine locks the path, so a
+second process cannot even open it while a runner holds it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import time
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import AgenticalError, AlreadyExistsError, ValidationError
-from .surql.statement import Statement
+from .errors import (
+    AgenticalError,
+    ConflictError,
+    DatabaseUnavailableError,
+    QueryError,
+    ValidationError,
+)
+from .surql.statement import Statement, _segments
 
 if TYPE_CHECKING:
     from .database import Database
 
-__all__ = ["MigrationFile", "MigrationReport", "apply", "discover", "schema_dir"]
+__all__ = [
+    "MIGRATION_TABLE",
+    "Difference",
+    "DriftReport",
+    "MigrationFile",
+    "MigrationReport",
+    "MigrationState",
+    "StatusReport",
+    "applied_migrations",
+    "apply",
+    "discover",
+    "schema_dir",
+    "split_statements",
+    "status",
+    "verify",
+]
 
 FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.surql$")
+MIGRATION_TABLE = "_migration"
 
-BOOTSTRAP = """
-DEFINE TABLE IF NOT EXISTS _migration SCHEMAFULL;
-DEFINE FIELD IF NOT EXISTS name ON _migration TYPE string;
-DEFINE FIELD IF NOT EXISTS checksum ON _migration TYPE string;
-DEFINE FIELD IF NOT EXISTS applied_at ON _migration TYPE datetime VALUE time::now() READONLY;
-DEFINE FIELD IF NOT EXISTS duration_ms ON _migration TYPE option<float>;
-DEFINE INDEX IF NOT EXISTS _migration_name ON _migration FIELDS name UNIQUE;
-"""
+# Idempotent, and sent as one transaction so two runners bootstrapping at once
+# meet as a retryable conflict instead of a half-defined table.
+BOOTSTRAP = (
+    "DEFINE TABLE IF NOT EXISTS _migration SCHEMAFULL",
+    "DEFINE FIELD IF NOT EXISTS name ON _migration TYPE string",
+    "DEFINE FIELD IF NOT EXISTS checksum ON _migration TYPE string",
+    "DEFINE FIELD IF NOT EXISTS applied_at ON _migration TYPE datetime VALUE time::now() READONLY",
+    "DEFINE FIELD IF NOT EXISTS duration_ms ON _migration TYPE option<float>",
+    "DEFINE INDEX IF NOT EXISTS _migration_name ON _migration FIELDS name UNIQUE",
+)
+
+# Statement 0 of every migration transaction: refuses (kind 'exists') when the file
+# is already recorded, and starts the clock the record's duration_ms is read from.
+GUARD = (
+    "LET $migration_t0 = time::now();\n"
+    "IF (SELECT VALUE id FROM _migration WHERE name = $migration_name LIMIT 1) "
+    "{ THROW { kind: 'exists', table: '_migration' } }"
+)
+RECORD = (
+    "CREATE ONLY type::record('_migration', $migration_name) CONTENT { "
+    "name: $migration_name, checksum: $migration_checksum, "
+    "duration_ms: duration::nanos(time::now() - $migration_t0) / 1000000.0 }"
+)
+
+# INFO FOR DB sections that hold schema definitions (users and configs are
+# operational, not schema) and INFO FOR TABLE sections compared per table.
+DB_SECTIONS: dict[str, str] = {
+    "analyzers": "analyzer",
+    "accesses": "access",
+    "functions": "function",
+    "params": "param",
+    "sequences": "sequence",
+    "tables": "table",
+}
+TABLE_SECTIONS: dict[str, str] = {"fields": "field", "indexes": "index", "events": "event"}
 
 
 def schema_dir() -> Path:
@@ -44,6 +113,66 @@ def schema_dir() -> Path:
     return here.parent / "schema"
 
 
+# --------------------------------------------------------------------------- files
+
+
+@dataclass(frozen=True)
+class SqlStatement:
+    """One top-level statement of a migration file, comments removed."""
+
+    text: str
+    line: int  # 1-based line of the file where the statement starts
+
+    @property
+    def first_line(self) -> str:
+        return self.text.strip().splitlines()[0].strip()
+
+
+def split_statements(sql: str) -> list[SqlStatement]:
+    """Split SurrealQL into its top-level statements.
+
+    ``;`` ends a statement only outside strings, comments and ``{} () []`` nesting
+    (a block with inner ``;`` stays one statement). Comments are dropped so each
+    statement's first line is real code; newlines are kept so line numbers hold.
+    """
+    out: list[SqlStatement] = []
+    buf: list[str] = []
+    line, start_line, depth, started = 1, 1, 0, False
+
+    def flush() -> None:
+        text = "".join(buf).strip()
+        if text:
+            out.append(SqlStatement(text, start_line))
+        buf.clear()
+
+    for is_code, chunk in _segments(sql):
+        if not is_code:
+            if chunk.startswith(("--", "//", "#", "/*")):  # a comment: keep only its newlines
+                buf.append("\n" * chunk.count("\n"))
+            else:  # a string literal or quoted identifier: part of the statement
+                if not started:
+                    start_line, started = line, True
+                buf.append(chunk)
+            line += chunk.count("\n")
+            continue
+        for ch in chunk:
+            if ch == ";" and depth == 0:
+                flush()
+                started = False
+            else:
+                if not started and not ch.isspace():
+                    start_line, started = line, True
+                if ch in "({[":
+                    depth += 1
+                elif ch in ")}]":
+                    depth = max(0, depth - 1)
+                buf.append(ch)
+            if ch == "\n":
+                line += 1
+    flush()
+    return out
+
+
 @dataclass(frozen=True)
 class MigrationFile:
     version: int
@@ -52,12 +181,9 @@ class MigrationFile:
     sql: str
     checksum: str
 
-
-@dataclass
-class MigrationReport:
-    applied: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    durations_ms: dict[str, float] = field(default_factory=dict)
+    @property
+    def statements(self) -> list[SqlStatement]:
+        return split_statements(self.sql)
 
 
 def discover(directory: str | Path | None = None) -> list[MigrationFile]:
@@ -75,64 +201,369 @@ def discover(directory: str | Path | None = None) -> list[MigrationFile]:
         if version in seen:
             raise ValidationError(f"migration number {version:04d} used twice ({seen[version]}, {path.name})")
         seen[version] = path.name
-        sql = path.read_text(encoding="utf-8")
-        files.append(MigrationFile(version, path.name, path, sql, hashlib.sha256(sql.encode()).hexdigest()))
+        raw = path.read_bytes()
+        files.append(
+            MigrationFile(version, path.name, path, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest())
+        )
     return files
 
 
+# --------------------------------------------------------------------------- status
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """One migration as the database and the directory see it."""
+
+    name: str
+    state: Literal["applied", "pending", "changed", "missing"]
+    checksum: str | None  # of the file (None when the file is missing)
+    applied_checksum: str | None = None
+    applied_at: datetime | None = None
+    duration_ms: float | None = None
+
+
+@dataclass
+class StatusReport:
+    """``status()``: every file and every recorded migration, in order."""
+
+    migrations: list[MigrationState] = field(default_factory=list)
+
+    def _names(self, state: str) -> list[str]:
+        return [m.name for m in self.migrations if m.state == state]
+
+    @property
+    def applied(self) -> list[str]:
+        return self._names("applied")
+
+    @property
+    def pending(self) -> list[str]:
+        return self._names("pending")
+
+    @property
+    def changed(self) -> list[str]:
+        return self._names("changed")
+
+    @property
+    def missing(self) -> list[str]:
+        return self._names("missing")
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks ``apply`` (pending files are fine)."""
+        return not self.changed and not self.missing
+
+
+async def _has_migration_table(db: Database) -> bool:
+    info = (await db.query("INFO FOR DB"))[0] or {}
+    return MIGRATION_TABLE in (info.get("tables") or {})
+
+
 async def applied_migrations(db: Database) -> dict[str, dict[str, Any]]:
+    """The ``_migration`` records by file name (empty when the table does not exist yet)."""
+    if not await _has_migration_table(db):
+        return {}
     rows = (await db.query("SELECT name, checksum, applied_at, duration_ms FROM _migration"))[0]
     return {row["name"]: row for row in rows or []}
 
 
-async def apply(db: Database, directory: str | Path | None = None) -> MigrationReport:
-    """Apply every pending file; idempotent. Refuses changed or missing applied files."""
-    files = discover(directory)
-    await db.query(BOOTSTRAP)
-    applied = await applied_migrations(db)
+def _compare(files: list[MigrationFile], applied: Mapping[str, Mapping[str, Any]]) -> StatusReport:
+    report = StatusReport()
     by_name = {f.name: f for f in files}
-    missing = sorted(set(applied) - set(by_name))
-    if missing:
-        raise ValidationError(
-            f"applied migration file(s) missing from the schema directory: {', '.join(missing)}"
-        )
     for f in files:
         row = applied.get(f.name)
-        if row is not None and row["checksum"] != f.checksum:
-            raise ValidationError(
-                f"migration {f.name} changed after it was applied "
-                f"(recorded sha256 {row['checksum'][:12]}…, file {f.checksum[:12]}…); "
-                "add a new numbered file instead of editing an applied one"
+        if row is None:
+            report.migrations.append(MigrationState(f.name, "pending", f.checksum))
+            continue
+        state: Literal["applied", "changed"] = "applied" if row.get("checksum") == f.checksum else "changed"
+        report.migrations.append(
+            MigrationState(
+                f.name,
+                state,
+                f.checksum,
+                row.get("checksum"),
+                row.get("applied_at"),
+                row.get("duration_ms"),
             )
+        )
+    for name in sorted(set(applied) - set(by_name)):
+        row = applied[name]
+        report.migrations.append(
+            MigrationState(
+                name, "missing", None, row.get("checksum"), row.get("applied_at"), row.get("duration_ms")
+            )
+        )
+    return report
+
+
+async def status(db: Database, directory: str | Path | None = None) -> StatusReport:
+    """Applied / pending / changed / missing migrations, with checksums. Writes nothing."""
+    return _compare(discover(directory), await applied_migrations(db))
+
+
+def _refuse_if_unsafe(report: StatusReport) -> None:
+    if report.missing:
+        raise ValidationError(
+            f"applied migration file(s) missing from the schema directory: {', '.join(report.missing)}; "
+            "nothing was applied (restore the file(s): applied migrations must stay)",
+            code="migration_missing",
+            context={"files": report.missing},
+        )
+    for m in report.migrations:
+        if m.state == "changed":
+            raise ValidationError(
+                f"migration {m.name} changed after it was applied "
+                f"(recorded sha256 {str(m.applied_checksum)[:12]}…, file {str(m.checksum)[:12]}…); "
+                "nothing was applied: add a new numbered file instead of editing an applied one",
+                code="migration_changed",
+                context={"file": m.name},
+            )
+
+
+# --------------------------------------------------------------------------- apply
+
+
+@dataclass
+class MigrationReport:
+    """What ``apply`` did: files applied now, files already applied, engine time per file."""
+
+    applied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    durations_ms: dict[str, float] = field(default_factory=dict)
+
+
+async def _bootstrap(db: Database) -> None:
+    await db.run_transaction([Statement(s, operation="DEFINE", table=MIGRATION_TABLE) for s in BOOTSTRAP])
+
+
+def _statement_lines(statements: list[Statement]) -> list[int]:
+    """First line, in the composed transaction text, of each statement (BEGIN is line 1)."""
+    starts, line = [], 2
+    for st in statements:
+        starts.append(line)
+        line += st.text.strip().rstrip(";").count("\n") + 1
+    return starts
+
+
+def _failing_index(exc: AgenticalError, statements: list[Statement]) -> int | None:
+    """Index (in the transaction) of the statement that failed, also for parse errors.
+
+    A parse error fails the whole request with no statement index, but its message
+    carries ``--> [line:col]`` of the request text, which maps back to a statement.
+    """
+    index = exc.context.get("statement_index")
+    if isinstance(index, int):
+        return index
+    m = re.search(r"--> \[(\d+):\d+\]", exc.message)
+    if not m:
+        return None
+    target = int(m.group(1))
+    starts = _statement_lines(statements)
+    found = None
+    for i, start in enumerate(starts):
+        if start <= target:
+            found = i
+    return found
+
+
+def _file_error(
+    exc: AgenticalError, f: MigrationFile, sql: list[SqlStatement], index: int | None
+) -> AgenticalError:
+    """Rewrite ``exc`` so it names the file, the statement number, its line and first line."""
+    cause = re.sub(r"^transaction statement #\d+ failed: ", "", exc.message)
+    context = {**exc.context, "file": f.name}
+    if index is not None and 1 <= index <= len(sql):
+        st = sql[index - 1]
+        where = f"statement {index} of {len(sql)} (line {st.line}: {st.first_line[:100]!r})"
+        context.update(statement_index=index - 1, line=st.line, statement=st.first_line[:100])
+    elif index is not None and index == len(sql) + 1:
+        where = "recording it in _migration"
+    else:
+        where = "one of its statements"
+    message = f"migration {f.name} failed at {where}: {cause}; nothing from this file was applied"
+    kwargs: dict[str, Any] = {"code": exc.code, "context": context}
+    if isinstance(exc, ConflictError):
+        kwargs["retryable"] = exc.retryable
+    try:
+        return type(exc)(message, **kwargs)
+    except TypeError:  # pragma: no cover - every class of ours takes these arguments
+        return QueryError(message, code=exc.code, context=context)
+
+
+async def _apply_file(db: Database, f: MigrationFile) -> float | None:
+    """Apply one file in one atomic request; return its engine-side duration, or None if
+    another runner applied it first."""
+    sql = f.statements
+    if not sql:
+        raise ValidationError(f"migration {f.name} contains no statements", context={"file": f.name})
+    names = {"migration_name": f.name, "migration_checksum": f.checksum}
+    statements = [
+        Statement(GUARD, {"migration_name": f.name}, operation="MIGRATE", table=MIGRATION_TABLE),
+        *(Statement(s.text, operation="MIGRATE") for s in sql),
+        Statement(RECORD, names, operation="MIGRATE", table=MIGRATION_TABLE),
+    ]
+    try:
+        results = await db.run_transaction(statements)
+    except AgenticalError as exc:
+        now = await applied_migrations(db)
+        if f.name in now and now[f.name].get("checksum") == f.checksum:
+            return None  # a concurrent runner applied it first
+        index = _failing_index(exc, statements)
+        raise _file_error(exc, f, sql, index) from exc
+    record = results[-1] if results else None
+    duration = record.get("duration_ms") if isinstance(record, dict) else None
+    return float(duration) if isinstance(duration, int | float) else 0.0
+
+
+async def apply(db: Database, directory: str | Path | None = None) -> MigrationReport:
+    """Apply every pending file, in order; idempotent.
+
+    Refuses (``ValidationError``, nothing applied) when an applied file changed or
+    is missing. A failing file raises the mapped error naming the file and the
+    statement; files before it stay applied, nothing of it is.
+    """
+    files = discover(directory)
+    await _bootstrap(db)
+    report_status = _compare(files, await applied_migrations(db))
+    _refuse_if_unsafe(report_status)
+    done = set(report_status.applied)
     report = MigrationReport()
     for f in files:
-        if f.name in applied:
+        if f.name in done:
             report.skipped.append(f.name)
             continue
-        start = time.perf_counter()
-        record = Statement(
-            "CREATE _migration CONTENT { name: $name, checksum: $checksum }",
-            {"name": f.name, "checksum": f.checksum},
-            operation="CREATE",
-            table="_migration",
-        )
-        try:
-            await db.run_transaction([Statement(f.sql, {}, operation="MIGRATE", table=None), record])
-        except AgenticalError as exc:
-            now = await applied_migrations(db)
-            if f.name in now and now[f.name]["checksum"] == f.checksum:
-                report.skipped.append(f.name)  # a concurrent runner applied it first
-                continue
-            if isinstance(exc, AlreadyExistsError):
-                raise
-            exc.message = f"migration {f.name} failed (nothing applied): {exc.message}"
-            exc.args = (exc.message,)
-            raise
-        elapsed = (time.perf_counter() - start) * 1000
-        await db.query(
-            "UPDATE _migration SET duration_ms = $ms WHERE name = $name",
-            {"ms": elapsed, "name": f.name},
-        )
-        report.applied.append(f.name)
-        report.durations_ms[f.name] = elapsed
+        duration = await _apply_file(db, f)
+        if duration is None:
+            report.skipped.append(f.name)
+        else:
+            report.applied.append(f.name)
+            report.durations_ms[f.name] = duration
     return report
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One definition that differs: ``kind`` is missing (in the live db), extra or changed."""
+
+    kind: Literal["missing", "extra", "changed"]
+    what: str  # table, field, index, event, analyzer, access, function, param, sequence
+    name: str  # e.g. "agent", "agent.name", "tool.tool_name"
+    expected: str | None  # definition built from the files
+    actual: str | None  # definition in the live database
+
+    @property
+    def label(self) -> str:
+        return f"{self.what} {self.name}"
+
+    def __str__(self) -> str:
+        if self.kind == "changed":
+            return f"changed {self.label}: expected `{self.expected}`, found `{self.actual}`"
+        return f"{self.kind} {self.label}"
+
+
+@dataclass
+class DriftReport:
+    """``verify()``: the differences, plus migration status for context."""
+
+    differences: list[Difference] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def labels(self) -> list[str]:
+        return [str(d) for d in self.differences]
+
+
+Definitions = dict[tuple[str, str], str]  # (what, name) -> DDL
+
+
+async def definitions(db: Database) -> Definitions:
+    """Every schema definition of the current database, keyed by (kind, qualified name).
+
+    ``_migration`` is bookkeeping, not schema, and is left out.
+    """
+    info = (await db.query("INFO FOR DB"))[0] or {}
+    out: Definitions = {}
+    for section, what in DB_SECTIONS.items():
+        for name, ddl in (info.get(section) or {}).items():
+            if section == "tables" and name == MIGRATION_TABLE:
+                continue
+            out[(what, name)] = str(ddl)
+    tables = sorted(name for name in (info.get("tables") or {}) if name != MIGRATION_TABLE)
+    if tables:
+        texts = [f"INFO FOR TABLE `{t.replace('`', '')}`" for t in tables]
+        results = await db.query(";\n".join(texts))
+        for table, tinfo in zip(tables, results, strict=True):
+            for section, what in TABLE_SECTIONS.items():
+                for name, ddl in ((tinfo or {}).get(section) or {}).items():
+                    out[(what, f"{table}.{name}")] = str(ddl)
+    return out
+
+
+def diff_definitions(expected: Definitions, actual: Definitions) -> list[Difference]:
+    """Missing, extra and changed definitions, ordered by kind then name."""
+    diffs: list[Difference] = []
+    for key in sorted(set(expected) | set(actual)):
+        want, have = expected.get(key), actual.get(key)
+        if want == have:
+            continue
+        what, name = key
+        if have is None:
+            diffs.append(Difference("missing", what, name, want, None))
+        elif want is None:
+            diffs.append(Difference("extra", what, name, None, have))
+        else:
+            diffs.append(Difference("changed", what, name, want, have))
+    return diffs
+
+
+async def _scratch_definitions(db: Database, directory: str | Path | None) -> Definitions:
+    """Apply the files to a throwaway database and read its definitions.
+
+    Prefers a separate embedded ``mem://`` engine (nothing touches the live server);
+    where the embedded engine is not installed, uses a fresh database on the live
+    server and removes it afterwards.
+    """
+    from .database import Database as _Database
+    from .settings import DatabaseSettings
+
+    scratch = _Database(DatabaseSettings(url="mem://", namespace="verify", database="scratch", max_retries=0))
+    try:
+        await scratch.connect()
+    except DatabaseUnavailableError:
+        if db.settings.is_embedded:
+            raise
+        name = f"_verify_{uuid.uuid4().hex}"
+        scratch = _Database(db.settings.model_copy(update={"database": name}))
+        try:
+            await scratch.connect()
+            await apply(scratch, directory)
+            return await definitions(scratch)
+        finally:
+            try:
+                await scratch.query(f"REMOVE DATABASE IF EXISTS {name}")
+            finally:
+                await scratch.close()
+    try:
+        await apply(scratch, directory)
+        return await definitions(scratch)
+    finally:
+        await scratch.close()
+
+
+async def verify(db: Database, directory: str | Path | None = None) -> DriftReport:
+    """Compare the live schema with the one the files build; report each difference by name."""
+    files = discover(directory)
+    current = _compare(files, await applied_migrations(db))
+    expected = await _scratch_definitions(db, directory)
+    actual = await definitions(db)
+    return DriftReport(diff_definitions(expected, actual), current.pending)
+
+
+def format_differences(diffs: Iterable[Difference]) -> list[str]:
+    return [str(d) for d in diffs]
