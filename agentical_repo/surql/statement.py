@@ -82,7 +82,7 @@ def count_statements(text: str) -> int:
     depth, count, pending = 0, 0, False
     for is_code, chunk in _segments(text):
         if not is_code:
-            pending = True
+            pending = pending or chunk[0] in "'\"`⟨"  # a string is a statement, a comment is not
             continue
         for ch in chunk:
             if ch in "({[":
