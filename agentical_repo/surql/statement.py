@@ -77,6 +77,13 @@ def _segments(text: str) -> Iterator[tuple[bool, str]]:
         yield True, text[start:]
 
 
+def _ends_in_line_comment(text: str) -> bool:
+    last = ""
+    for is_code, chunk in _segments(text):
+        last = "" if is_code else chunk
+    return last.startswith(("--", "//", "#"))
+
+
 def count_statements(text: str) -> int:
     """Count top-level statements: ``;`` outside strings, comments, braces and brackets."""
     depth, count, pending = 0, 0, False
@@ -216,6 +223,8 @@ def compose(statements: Sequence[Statement], *, wrap_transaction: bool = False) 
     tables: list[str] = []
     for st in statements:
         text = params.embed(Fragment(st.text.strip().rstrip(";"), st.vars))
+        if _ends_in_line_comment(text):
+            text += "\n"  # else the joining ";" and the next statement would be commented out
         parts.append(text)
         counts.append(st.count)
         if st.table and st.table not in tables:
