@@ -144,6 +144,9 @@ _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_IDENT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _leaves(value: Any, out: list[str], depth: int = 0) -> None:
     if depth > 8:
         return
@@ -152,7 +155,9 @@ def _leaves(value: Any, out: list[str], depth: int = 0) -> None:
             out.append(value)
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            if isinstance(k, str) and len(k) >= 3:
+            # identifier keys are structure (field names such as `name`, which also
+            # appear in index and field names the message must keep), not values
+            if isinstance(k, str) and len(k) >= 3 and not _IDENT_KEY.fullmatch(k):
                 out.append(k)
             _leaves(v, out, depth + 1)
     elif isinstance(value, list | tuple | set | frozenset):
