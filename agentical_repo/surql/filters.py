@@ -156,10 +156,21 @@ def _clause(params: Params, path: str, op: str, raw: Any, convert: ValueConvert 
             items = [convert(path, v) for v in items]
         return params.add(items, hint)
 
-    if op in ("eq", "ne") and raw is None:
-        return f"{f} {'=' if op == 'eq' else '!='} NONE"
-    if op in _COMPARE:
+    # A missing field (NONE) and a stored null (NULL, e.g. {"k": None} in a dict field) both
+    # mean "no value": isnull/eq None match either, and no ordering or string lookup matches
+    # them (the engine would order NONE < NULL < numbers < strings, and cast them to 'NONE').
+    present = f"{f} != NONE AND {f} != NULL"
+    if (op in ("eq", "ne") and raw is None) or op == "isnull":
+        if op == "isnull" and not isinstance(raw, bool):
+            raise ValidationError(
+                f"lookup isnull on {path!r} needs true or false", context={"argument": path}
+            )
+        wants_null = raw if op == "isnull" else op == "eq"
+        return f"({f} = NONE OR {f} = NULL)" if wants_null else f"({present})"
+    if op in ("eq", "ne"):
         return f"{f} {_COMPARE[op]} {bind(raw)}"
+    if op in _COMPARE:
+        return f"({present} AND {f} {_COMPARE[op]} {bind(raw)})"
     if op == "in":
         return f"{f} INSIDE {bind_list(raw)}"
     if op == "not_in":
@@ -174,19 +185,14 @@ def _clause(params: Params, path: str, op: str, raw: Any, convert: ValueConvert 
         if not isinstance(raw, str):
             raise ValidationError(f"lookup {op} on {path!r} needs a string", context={"argument": path})
         if op == "icontains":
-            return f"string::contains(string::lowercase(<string>{f}), {params.add(raw.lower(), hint)})"
+            needle = params.add(raw.lower(), hint)
+            return f"({present} AND string::contains(string::lowercase(<string>{f}), {needle}))"
         fn = "starts_with" if op == "startswith" else "ends_with"
-        return f"({f} IS NOT NONE AND string::{fn}(<string>{f}, {params.add(raw, hint)}))"
-    if op == "isnull":
-        if not isinstance(raw, bool):
-            raise ValidationError(
-                f"lookup isnull on {path!r} needs true or false", context={"argument": path}
-            )
-        return f"{f} {'=' if raw else '!='} NONE"
+        return f"({present} AND string::{fn}(<string>{f}, {params.add(raw, hint)}))"
     if op == "between":
         if isinstance(raw, str | bytes) or not isinstance(raw, Sequence) or len(raw) != 2:
             raise ValidationError(f"lookup between on {path!r} needs (low, high)", context={"argument": path})
-        return f"({f} >= {bind(raw[0])} AND {f} <= {bind(raw[1])})"
+        return f"({present} AND {f} >= {bind(raw[0])} AND {f} <= {bind(raw[1])})"
     raise AssertionError(op)  # pragma: no cover - split_key guards the lookup names
 
 
