@@ -1,14 +1,274 @@
-"""PlaybookRepository: Playbook entities (domain methods arrive with the entity-repositories issue)."""
+"""PlaybookRepository: versioned playbooks and their executions.
+
+A playbook is identified by its ``name``; every ``create_version`` stores a new
+row with the next ``version`` number. The next number is computed inside the
+database, and the unique ``(name, version)`` index is what makes it race-free:
+two concurrent writers that computed the same number cannot both commit, the
+loser gets ``AlreadyExists`` (or a retryable write conflict) and simply tries
+again with a fresh read. Retries are bounded, so a pathological storm fails
+loudly instead of spinning.
+
+Executions are append-only log holders: ``append_logs`` concatenates in the
+database (``array::concat``), so concurrent appenders never overwrite each other.
+"""
 
 from __future__ import annotations
 
-from ..models import Playbook
-from .base import BaseRepository
+import asyncio
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+from surrealdb import RecordID
+
+from ..errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
+from ..models import ExecutionStatus, Playbook, PlaybookExecution
+from ..models.base import encode_value
+from ..surql.statement import Params, Statement
+from .base import BaseRepository, IdLike, as_uuid
 
 __all__ = ["PlaybookRepository"]
 
+#: The unique index whose violation means "someone else took this version number".
+_VERSION_INDEX = "playbook_name_version"
+#: Fields ``create_version`` accepts besides ``name`` and ``definition``.
+_VERSION_FIELDS = frozenset({"id", "description", "tags"})
+MAX_LOG_ENTRIES = 10_000
+MAX_NAME_LENGTH = 256
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"name must be a non-empty string of at most {MAX_NAME_LENGTH} characters",
+            context={"argument": "name"},
+        )
+    return name
+
+
+def _check_status(status: Any) -> ExecutionStatus:
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in ExecutionStatus)
+        raise ValidationError(f"status must be one of {allowed}", context={"argument": "status"}) from None
+
+
+def _check_logs(logs: Any) -> list[Any]:
+    """Logs are a list of dicts; each entry is encoded like any free-form object field."""
+    if isinstance(logs, str | bytes | Mapping) or not isinstance(logs, Sequence):
+        raise ValidationError("logs must be a list of dicts", context={"argument": "logs"})
+    if len(logs) > MAX_LOG_ENTRIES:
+        raise ValidationError(
+            f"logs may hold at most {MAX_LOG_ENTRIES} entries per call", context={"argument": "logs"}
+        )
+    out: list[Any] = []
+    for entry in logs:
+        if not isinstance(entry, Mapping) or not all(isinstance(k, str) for k in entry):
+            raise ValidationError(
+                "every log entry must be a dict with string keys", context={"argument": "logs"}
+            )
+        out.append(encode_value(entry))
+    return out
+
+
+def _check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ValidationError("limit must be an integer in 1..1000", context={"argument": "limit"})
+    return limit
+
 
 class PlaybookRepository(BaseRepository[Playbook]):
-    """Repository of ``Playbook``."""
+    """Repository of ``Playbook`` (versions by name) and ``PlaybookExecution``."""
 
     model = Playbook
+
+    #: Upper bound on create_version attempts when concurrent writers take the same number.
+    max_version_attempts: int = 64
+
+    # ------------------------------------------------------------------ versions
+
+    def _create_version_statement(
+        self, name: str, definition: Mapping[str, Any], fields: Mapping[str, Any]
+    ) -> tuple[Playbook, Statement]:
+        _check_name(name)
+        if not isinstance(definition, Mapping):
+            raise ValidationError("definition must be a dict", context={"argument": "definition"})
+        unknown = sorted(set(fields) - _VERSION_FIELDS)
+        if unknown:
+            raise ValidationError(
+                f"create_version does not accept {unknown}: version numbers are assigned by the "
+                f"database; accepted fields are {sorted(_VERSION_FIELDS)}",
+                context={"argument": "fields"},
+            )
+        try:
+            draft = Playbook(name=name, definition=dict(definition), **fields)
+        except PydanticValidationError as exc:
+            bad = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
+            raise ValidationError(f"invalid playbook fields: {bad}", context={"argument": "fields"}) from None
+        content = draft.to_record()
+        content.pop("version", None)
+        params = Params()
+        rid = params.add(RecordID(self.table, draft.id), "id")
+        name_ref = params.add(name, "name")
+        body = params.add(content, "content")
+        text = (
+            "{\n"
+            f"  LET $latest = (SELECT VALUE version FROM {self.table} WHERE name = {name_ref} "
+            "ORDER BY version DESC LIMIT 1)[0] ?? 0;\n"
+            f"  CREATE ONLY {rid} CONTENT object::extend({body}, {{ version: $latest + 1 }}) RETURN AFTER\n"
+            "}"
+        )
+        return draft, Statement(text, params.vars, operation="CREATE", table=self.table)
+
+    async def create_version(self, name: str, definition: Mapping[str, Any], **fields: Any) -> Playbook:
+        """Store the next version of playbook ``name`` (1 for a new name) and return it.
+
+        ``fields`` may set ``description``, ``tags`` and ``id``. Concurrent callers
+        get distinct consecutive versions: the loser of a race on the unique
+        ``(name, version)`` index re-reads and retries (bounded by
+        ``max_version_attempts``). Inside a transaction the statement is queued
+        once and a clash fails the transaction instead.
+        """
+        _draft, statement = self._create_version_statement(name, definition, fields)
+        if self.tx is not None:
+            return await self._write(statement, self._decode)
+        attempts = max(1, self.max_version_attempts)
+        for attempt in range(attempts):
+            try:
+                return await self._write(statement, self._decode)
+            except AlreadyExistsError as exc:
+                if _VERSION_INDEX not in exc.message or attempt + 1 >= attempts:
+                    raise
+            except ConflictError as exc:
+                if not exc.retryable or attempt + 1 >= attempts:
+                    raise
+            # Small jittered pause so the racers do not collide in lock-step again.
+            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get_latest(self, name: str) -> Playbook | None:
+        """The highest version of ``name``, or ``None`` (one indexed read)."""
+        params = Params()
+        text = (
+            f"SELECT * FROM {self.table} WHERE name = {params.add(_check_name(name), 'name')} "
+            "ORDER BY version DESC LIMIT 1"
+        )
+        return self._decode_optional(await self._read(Statement(text, params.vars, "SELECT", self.table)))
+
+    async def get_version(self, name: str, version: int) -> Playbook | None:
+        """Version ``version`` of ``name``, or ``None``."""
+        _check_name(name)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValidationError("version must be an integer >= 1", context={"argument": "version"})
+        params = Params()
+        text = (
+            f"SELECT * FROM {self.table} WHERE name = {params.add(name, 'name')} "
+            f"AND version = {params.add(version, 'version')} LIMIT 1"
+        )
+        return self._decode_optional(await self._read(Statement(text, params.vars, "SELECT", self.table)))
+
+    async def list_versions(self, name: str) -> list[Playbook]:
+        """Every version of ``name``, ascending (empty for an unknown name)."""
+        params = Params()
+        text = (
+            f"SELECT * FROM {self.table} WHERE name = {params.add(_check_name(name), 'name')} "
+            "ORDER BY version ASC"
+        )
+        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", self.table)))
+
+    # ------------------------------------------------------------------ executions
+
+    def _decode_execution(self, row: Any) -> PlaybookExecution:
+        return PlaybookExecution.from_record(row)
+
+    async def record_execution(
+        self,
+        playbook_id: IdLike,
+        status: ExecutionStatus | str = ExecutionStatus.RUNNING,
+        logs: Sequence[Mapping[str, Any]] = (),
+    ) -> PlaybookExecution:
+        """Record one run of a playbook version with its initial log entries.
+
+        ``started_at`` is the database's now; a run recorded in a final state
+        (completed/failed/cancelled) also gets ``finished_at``. ``NotFoundError``
+        when the playbook does not exist (checked in the same request).
+        """
+        pb = self._rid(playbook_id, "playbook_id")
+        state = _check_status(status)
+        entries = _check_logs(logs)
+        execution = PlaybookExecution(playbook_id=as_uuid(playbook_id, "playbook_id"))
+        params = Params()
+        pb_ref = params.add(pb, "playbook_id")
+        rid = params.add(RecordID(PlaybookExecution.__table__, execution.id), "id")
+        status_ref = params.add(state.value, "status")
+        text = (
+            "{\n"
+            f"  IF (SELECT VALUE id FROM ONLY {pb_ref}) = NONE {{ THROW {{ kind: 'not_found' }} }};\n"
+            f"  CREATE ONLY {rid} SET playbook_id = {pb_ref}, status = {status_ref}, "
+            f"logs = {params.add(entries, 'logs')}, started_at = time::now(), "
+            f"finished_at = IF {status_ref} != 'running' {{ time::now() }} ELSE {{ NONE }} RETURN AFTER\n"
+            "}"
+        )
+        statement = Statement(text, params.vars, operation="CREATE", table=PlaybookExecution.__table__)
+        try:
+            return await self._write(statement, self._decode_execution)
+        except NotFoundError:
+            raise NotFoundError(
+                "playbook not found", context={"table": self.table, "id": str(pb.id)}
+            ) from None
+
+    async def append_logs(
+        self,
+        execution_id: IdLike,
+        logs: Sequence[Mapping[str, Any]],
+        *,
+        status: ExecutionStatus | str | None = None,
+    ) -> PlaybookExecution:
+        """Append ``logs`` to an execution (never replacing earlier entries); optionally set ``status``.
+
+        The concatenation happens in the database, so concurrent appenders all
+        land (a write conflict is retried by ``Database.execute``). Setting a
+        final status stamps ``finished_at``. ``NotFoundError`` if the execution
+        does not exist.
+        """
+        ex = self._rid(execution_id, "execution_id", table=PlaybookExecution.__table__)
+        entries = _check_logs(logs)
+        state = None if status is None else _check_status(status)
+        params = Params()
+        ex_ref = params.add(ex, "id")
+        assigns = [f"logs = array::concat(logs, {params.add(entries, 'logs')})"]
+        if state is not None:
+            status_ref = params.add(state.value, "status")
+            assigns.append(f"status = {status_ref}")
+            assigns.append(f"finished_at = IF {status_ref} != 'running' {{ time::now() }} ELSE {{ NONE }}")
+        text = (
+            "{\n"
+            f"  IF (SELECT VALUE id FROM ONLY {ex_ref}) = NONE {{ THROW {{ kind: 'not_found' }} }};\n"
+            f"  UPDATE ONLY {ex_ref} SET {', '.join(assigns)} RETURN AFTER\n"
+            "}"
+        )
+        statement = Statement(text, params.vars, operation="UPDATE", table=PlaybookExecution.__table__)
+        try:
+            return await self._write(statement, self._decode_execution)
+        except NotFoundError:
+            raise NotFoundError(
+                "playbook_execution not found",
+                context={"table": PlaybookExecution.__table__, "id": str(ex.id)},
+            ) from None
+
+    async def get_execution_logs(self, playbook_id: IdLike, *, limit: int = 100) -> list[PlaybookExecution]:
+        """The executions of a playbook version with their logs, newest first (one request).
+
+        An unknown playbook has no executions: the result is empty.
+        """
+        pb = self._rid(playbook_id, "playbook_id")
+        params = Params()
+        text = (
+            f"SELECT * FROM {PlaybookExecution.__table__} "
+            f"WHERE playbook_id = {params.add(pb, 'playbook_id')} "
+            f"ORDER BY created_at DESC, id DESC LIMIT {params.add(_check_limit(limit), 'limit')}"
+        )
+        statement = Statement(text, params.vars, operation="SELECT", table=PlaybookExecution.__table__)
+        return [self._decode_execution(row) for row in await self._read(statement) or []]
