@@ -303,7 +303,7 @@ async def test_conflicts_with_retries_all_commit(engine_url: EngineUrl, tmp_path
         assert failures == []
         assert ok == n
         assert (await db.query("SELECT VALUE n FROM ONLY counter:1"))[0] == n
-        assert c.count >= n  # more than n when conflicts were retried (the whole block re-sent)
+        assert c.count > n  # conflicts happened and were retried (the whole block re-sent)
 
 
 async def test_retries_exhausted_raise_conflict_error_with_attempts(
