@@ -305,7 +305,7 @@ def decode_cursor(cursor: str, order: Sequence[tuple[str, bool]]) -> list[Any]:
         payload = json.loads(raw)
         values = [_dec(v) for v in payload["v"]]
         same_order = [tuple(x) for x in payload["o"]] == [tuple(x) for x in order]
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, binascii.Error):
         raise ValidationError("invalid cursor", context={"argument": "after"}) from None
     if not same_order or len(values) != len(order):
         raise ValidationError("cursor belongs to a different ordering", context={"argument": "after"})
