@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,9 +210,10 @@ class Database:
             for c in self._counters:
                 c.count += 1
             try:
-                response = await asyncio.wait_for(
-                    self.client.query_raw(text, dict(vars)), self.settings.query_timeout
-                )
+                # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the call in a new Task
+                # (an extra event-loop turn per request, measurable against the raw SDK).
+                async with asyncio.timeout(self.settings.query_timeout):
+                    response = await self.client.query_raw(text, dict(vars))
             except TimeoutError:
                 raise DatabaseUnavailableError(
                     f"no answer within query_timeout={self.settings.query_timeout}s"
@@ -275,9 +277,22 @@ class Database:
         return wait_exponential_jitter(multiplier=base, max=self.settings.retry_max_delay, jitter=base)
 
     async def _with_conflict_retry(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Re-run ``call`` while it fails with the engine's retryable write conflict."""
+        """Re-run ``call`` while it fails with the engine's retryable write conflict.
+
+        The first attempt runs without tenacity: building and iterating an
+        ``AsyncRetrying`` costs ~65 µs, a tenth of an embedded round trip, and nearly
+        every call succeeds first time. After a retryable conflict tenacity runs the
+        remaining ``max_retries`` attempts, each after a jittered backoff.
+        """
+        try:
+            return await call()
+        except ConflictError as exc:
+            if not exc.retryable or self.settings.max_retries < 1:
+                raise
+        base = self.settings.retry_base_delay
+        await asyncio.sleep(min(self.settings.retry_max_delay, base + random.uniform(0, base)))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_retries + 1),
+            stop=stop_after_attempt(self.settings.max_retries),
             wait=self._backoff(),
             retry=retry_if_exception(lambda e: isinstance(e, ConflictError) and e.retryable),
             reraise=True,
