@@ -1,14 +1,430 @@
-"""TaskRepository: Task entities (domain methods arrive with the entity-repositories issue)."""
+"""TaskRepository: tasks, their ``depends_on`` graph, status transitions and history.
+
+Graph rules (see ``schema/0003_workflows_tasks.surql`` for the parts the database keeps):
+
+* ``a depends_on b`` means *a waits for b*; edges have the deterministic id
+  ``depends_on:[a, b]``, so adding one twice is a no-op.
+* ``add_dependency`` refuses a self-dependency before any I/O and any cycle inside the
+  one request that writes the edge: it looks for a path ``b → … → a`` with the engine's
+  recursive traversal and, if there is none, writes the guard rows of ``a`` and of every
+  task reachable from ``b`` before relating the edge. Two concurrent additions that
+  would close a cycle together always write a common guard row, so snapshot isolation's
+  write skew is turned into a retryable conflict; the retry sees the other edge and
+  refuses. Traversals are bounded by the engine at 256 levels: deeper chains are refused
+  with ``ValidationError(code="too_deep")`` rather than checked partially.
+* Every status a task enters is appended to ``task_event`` by a schema event, whichever
+  write path changed it; ``set_status`` (and ``start``/``complete``/``fail``/``cancel``/
+  ``retry``) additionally enforce the lifecycle below and stamp ``started_at``/``finished_at``.
+"""
 
 from __future__ import annotations
 
-from ..models import Task
-from .base import BaseRepository
+import heapq
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
-__all__ = ["TaskRepository"]
+from surrealdb import RecordID
+
+from ..errors import ConflictError, NotFoundError, QueryError, ValidationError
+from ..models import Task, TaskStatus
+from ..models.graph import TaskDependency, TaskEvent
+from ..surql.filters import PaginationParams
+from ..surql.statement import Params, Statement
+from .base import BaseRepository, IdLike, as_uuid
+
+__all__ = ["TASK_TRANSITIONS", "TaskRepository", "task_status", "thrown_fields", "topological_sort"]
+
+#: Allowed lifecycle moves of ``set_status``: ``to`` ← the statuses it may be entered from.
+#: ``update()`` can still write any status (it is the unchecked escape hatch).
+TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    TaskStatus.RUNNING: frozenset({TaskStatus.PENDING}),
+    TaskStatus.COMPLETED: frozenset({TaskStatus.RUNNING}),
+    TaskStatus.FAILED: frozenset({TaskStatus.RUNNING}),
+    TaskStatus.CANCELLED: frozenset({TaskStatus.PENDING, TaskStatus.RUNNING}),
+}
+
+_UUID_IN_TEXT = re.compile(r"u'([0-9a-fA-F-]{36})'")
+_THROWN_FIELD = re.compile(r"(\w+): '([a-z_]+)'")
+
+# ORDER BY of task lists: most urgent first, then oldest, then id (total, deterministic).
+_TASK_ORDER = "ORDER BY priority DESC, created_at ASC, id ASC"
+
+
+def must_exist(ref: str, what: str) -> str:
+    """A block line that aborts with ``not_found`` naming ``what`` unless record ``ref`` exists."""
+    throw = f"THROW {{ kind: 'not_found', what: '{what}' }}"
+    return f"  IF (SELECT VALUE id FROM ONLY {ref}) = NONE {{ {throw} }};\n"
+
+
+def thrown_fields(exc: Exception) -> dict[str, str]:
+    """The simple string fields of a ``THROW { kind: '…', what: '…' }`` payload."""
+    return dict(_THROWN_FIELD.findall(str(exc)))
+
+
+def task_status(value: Any, argument: str = "status") -> TaskStatus:
+    """A ``TaskStatus`` from a member or its value; anything else is a ``ValidationError``."""
+    try:
+        return TaskStatus(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(s.value for s in TaskStatus)
+        raise ValidationError(
+            f"{argument} must be one of {allowed}", context={"argument": argument}
+        ) from None
+
+
+def _too_deep(exc: QueryError) -> bool:
+    return "recursion limit" in exc.message or "recursion limit" in str(exc.context)
+
+
+def _sort_key(task: Task) -> tuple[int, datetime, str]:
+    return (-task.priority, task.created_at or datetime.min.replace(tzinfo=UTC), str(task.id))
+
+
+def topological_sort(tasks: list[Task], deps: Mapping[UUID, list[UUID]]) -> list[Task]:
+    """Kahn's algorithm: dependencies before dependents; ready ties by (priority desc, created_at, id).
+
+    Edges to tasks outside ``tasks`` are ignored (they order nothing here). A cycle (only
+    possible if edges were written around ``add_dependency``) is a ``ValidationError``.
+    """
+    by_id = {t.id: t for t in tasks}
+    waiting: dict[UUID, int] = {t.id: 0 for t in tasks}
+    dependents: dict[UUID, list[UUID]] = {t.id: [] for t in tasks}
+    for task_id, targets in deps.items():
+        if task_id not in by_id:
+            continue
+        for target in set(targets):
+            if target in by_id:
+                waiting[task_id] += 1
+                dependents[target].append(task_id)
+    heap = [(_sort_key(by_id[i]), i) for i, n in waiting.items() if n == 0]
+    heapq.heapify(heap)
+    order: list[Task] = []
+    while heap:
+        _, task_id = heapq.heappop(heap)
+        order.append(by_id[task_id])
+        for dependent in dependents[task_id]:
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                heapq.heappush(heap, (_sort_key(by_id[dependent]), dependent))
+    if len(order) != len(tasks):
+        stuck = sorted(str(i) for i, n in waiting.items() if n > 0)
+        raise ValidationError(
+            "the workflow's task dependencies contain a cycle", code="cycle", context={"tasks": stuck}
+        )
+    return order
 
 
 class TaskRepository(BaseRepository[Task]):
-    """Repository of ``Task``."""
+    """Repository of ``Task``: lookups, assignment, dependency graph, lifecycle, history."""
 
     model = Task
+
+    # ------------------------------------------------------------------ lookups
+
+    async def get_by_status(
+        self, status: TaskStatus | str, pagination: PaginationParams | None = None
+    ) -> list[Task]:
+        """Tasks in ``status`` (indexed), paged by ``pagination`` (default: 50 newest)."""
+        checked = task_status(status)
+        return await self.list({"status": checked.value}, pagination)
+
+    async def get_by_workflow(self, workflow_id: IdLike) -> list[Task]:
+        """Every task of the workflow (by ``workflow_id``, indexed), most urgent first.
+
+        An unknown workflow has no tasks: ``[]``.
+        """
+        params = Params()
+        wf = params.add(self._rid(workflow_id, "workflow_id", table="workflow"), "workflow")
+        text = f"SELECT * FROM task WHERE workflow_id = {wf} {_TASK_ORDER}"
+        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
+
+    # ------------------------------------------------------------------ assignment
+
+    async def assign(self, task_id: IdLike, agent_id: IdLike) -> Task:
+        """Assign the task to an existing agent in one request (bumps ``version``).
+
+        ``NotFoundError`` names which of the two is missing (``context["missing"]``).
+        """
+        params = Params()
+        task = params.add(self._rid(task_id, "task_id"), "task")
+        agent = params.add(self._rid(agent_id, "agent_id", table="agent"), "agent")
+        text = (
+            "{\n"
+            + must_exist(agent, "agent")
+            + must_exist(task, "task")
+            + f"  UPDATE ONLY {task} SET agent_id = {agent}, version += 1 RETURN AFTER\n"
+            "}"
+        )
+        statement = Statement(text, params.vars, "UPDATE", "task")
+        try:
+            return await self._write(statement, self._decode)
+        except NotFoundError as exc:
+            raise self._not_found(exc, {"agent": agent_id, "task": task_id}) from None
+
+    async def unassign(self, task_id: IdLike) -> Task:
+        """Remove the task's agent (bumps ``version``); ``NotFoundError`` if the task is missing."""
+        params = Params()
+        task = params.add(self._rid(task_id, "task_id"), "task")
+        text = (
+            "{\n"
+            + must_exist(task, "task")
+            + f"  UPDATE ONLY {task} SET agent_id = NONE, version += 1 RETURN AFTER\n"
+            "}"
+        )
+        try:
+            return await self._write(Statement(text, params.vars, "UPDATE", "task"), self._decode)
+        except NotFoundError as exc:
+            raise self._not_found(exc, {"task": task_id}) from None
+
+    @staticmethod
+    def _not_found(exc: NotFoundError, ids: Mapping[str, IdLike]) -> NotFoundError:
+        what = thrown_fields(exc).get("what", next(iter(ids)))
+        key = ids.get(what)
+        ident = str(as_uuid(key)) if key is not None else None
+        table = "task" if what == "depends_on" else what
+        return NotFoundError(
+            f"{table} not found ({what})", context={"table": table, "missing": what, "id": ident}
+        )
+
+    # ------------------------------------------------------------------ dependency graph
+
+    async def add_dependency(self, task_id: IdLike, depends_on_id: IdLike) -> TaskDependency:
+        """Make ``task_id`` wait for ``depends_on_id`` (idempotent), refusing any cycle.
+
+        One request: existence checks, the cycle check (shortest path ``depends_on_id →
+        … → task_id`` by recursive traversal), the guard writes that make concurrent
+        additions conflict instead of skewing, and the edge. A refusal is a
+        ``ValidationError`` with ``code="cycle"`` whose message and ``context["path"]``
+        list the cycle's task ids in order (first = last = ``task_id``).
+        """
+        source = as_uuid(task_id, "task_id")
+        target = as_uuid(depends_on_id, "depends_on_id")
+        if source == target:
+            raise ValidationError(
+                f"a task cannot depend on itself: {source} -> {source}",
+                code="cycle",
+                context={"argument": "depends_on_id", "path": [str(source), str(source)]},
+            )
+        params = Params()
+        task = params.add(RecordID("task", source), "task")
+        dep = params.add(RecordID("task", target), "dep")
+        text = (
+            "{\n"
+            + must_exist(task, "task")
+            + must_exist(dep, "depends_on")
+            + f"  LET $back = {dep}.{{..+shortest={task}}}->depends_on->task;\n"
+            "  IF $back != NONE AND array::len($back) > 0 "
+            f"{{ THROW {{ kind: 'cycle', path: array::concat([{task}, {dep}], $back) }} }};\n"
+            f"  LET $reach = array::concat([{task}, {dep}], {dep}.{{..+collect}}->depends_on->task);\n"
+            "  FOR $node IN $reach {\n"
+            "    UPSERT type::record('task_graph_guard', record::id($node)) SET task = $node, writes += 1;\n"
+            "  };\n"
+            f"  RELATE ONLY {task}->depends_on:[{task}, {dep}]->{dep} RETURN AFTER\n"
+            "}"
+        )
+        statement = Statement(text, params.vars, "RELATE", "depends_on")
+        try:
+            return await self._write(statement, _decode_dependency)
+        except NotFoundError as exc:
+            raise self._not_found(exc, {"task": source, "depends_on": target}) from None
+        except ValidationError as exc:
+            if exc.code != "cycle":
+                raise
+            path = _UUID_IN_TEXT.findall(exc.message)
+            raise ValidationError(
+                "adding this dependency would create a cycle: " + " -> ".join(path),
+                code="cycle",
+                context={"argument": "depends_on_id", "path": path},
+            ) from None
+        except QueryError as exc:
+            if not _too_deep(exc):
+                raise
+            raise ValidationError(
+                "dependency chain deeper than the engine's traversal limit (256)",
+                code="too_deep",
+                context={"argument": "depends_on_id"},
+            ) from None
+
+    async def remove_dependency(self, task_id: IdLike, depends_on_id: IdLike) -> bool:
+        """Delete the edge ``task_id → depends_on_id``; False if there was none."""
+        params = Params()
+        task = params.add(self._rid(task_id, "task_id"), "task")
+        dep = params.add(self._rid(depends_on_id, "depends_on_id"), "dep")
+        text = f"DELETE depends_on WHERE in = {task} AND out = {dep} RETURN BEFORE"
+        return await self._write(
+            Statement(text, params.vars, "DELETE", "depends_on"), lambda rows: bool(rows)
+        )
+
+    async def _traverse(self, task_id: IdLike, arrow: str, recursive: bool) -> list[Task]:
+        params = Params()
+        task = params.add(self._rid(task_id, "task_id"), "task")
+        if not isinstance(recursive, bool):
+            raise ValidationError("recursive must be a bool", context={"argument": "recursive"})
+        path = f"{task}.{{..+collect}}{arrow}" if recursive else f"{task}{arrow}"
+        text = f"SELECT * FROM {path} ORDER BY created_at ASC, id ASC"
+        try:
+            return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
+        except QueryError as exc:
+            if not _too_deep(exc):
+                raise
+            raise ValidationError(
+                "dependency chain deeper than the engine's traversal limit (256)",
+                code="too_deep",
+                context={"argument": "task_id"},
+            ) from None
+
+    async def get_dependencies(self, task_id: IdLike, recursive: bool = False) -> list[Task]:
+        """Tasks ``task_id`` waits for: direct ones, or (``recursive``) all transitively.
+
+        One traversal; ordered by creation. An unknown task has none: ``[]``.
+        """
+        return await self._traverse(task_id, "->depends_on->task", recursive)
+
+    async def get_dependents(self, task_id: IdLike, recursive: bool = False) -> list[Task]:
+        """Tasks waiting for ``task_id``: direct ones, or (``recursive``) all transitively."""
+        return await self._traverse(task_id, "<-depends_on<-task", recursive)
+
+    async def get_ready_tasks(self, workflow_id: IdLike) -> list[Task]:
+        """Pending tasks of the workflow whose dependencies are all completed (one request).
+
+        Most urgent first (priority desc, created_at, id). Unknown workflow: ``[]``.
+        """
+        params = Params()
+        wf = params.add(self._rid(workflow_id, "workflow_id", table="workflow"), "workflow")
+        text = (
+            f"SELECT * FROM task WHERE workflow_id = {wf} AND status = 'pending' "
+            "AND count(->depends_on->task[WHERE status != 'completed']) = 0 "
+            f"{_TASK_ORDER}"
+        )
+        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
+
+    async def topological_order(self, workflow_id: IdLike) -> list[Task]:
+        """The workflow's tasks with every dependency before its dependents (one request).
+
+        Ties (tasks ready at the same time) are broken by priority desc, created_at, id, so
+        the order is deterministic. Edges to tasks of other workflows do not constrain it.
+        """
+        params = Params()
+        wf = params.add(self._rid(workflow_id, "workflow_id", table="workflow"), "workflow")
+        text = f"SELECT *, ->depends_on->task AS dependency_ids FROM task WHERE workflow_id = {wf}"
+        rows = list(await self._read(Statement(text, params.vars, "SELECT", "task")) or [])
+        tasks = self._decode_list(rows)
+        deps = {
+            t.id: [r.id for r in row.get("dependency_ids") or []] for t, row in zip(tasks, rows, strict=True)
+        }
+        return topological_sort(tasks, deps)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def set_status(
+        self,
+        task_id: IdLike,
+        status: TaskStatus | str,
+        *,
+        output: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Task:
+        """Move the task to ``status`` along ``TASK_TRANSITIONS`` in one atomic request.
+
+        Stamps ``started_at`` (→ running), ``finished_at`` (→ completed/failed/cancelled),
+        clears both (→ pending); replaces ``output`` when given; bumps ``version``; the
+        schema appends the change to the task's history. ``NotFoundError`` if the task is
+        missing, ``ConflictError(code="invalid_transition")`` if its current status cannot
+        move there (``context["from_status"]``), ``ConflictError(code="stale_version")``
+        if ``expected_version`` is stale.
+        """
+        target = task_status(status)
+        params = Params()
+        task = params.add(self._rid(task_id, "task_id"), "task")
+        allowed = params.add(sorted(s.value for s in TASK_TRANSITIONS[target]), "allowed")
+        assigns = [f"status = {params.add(target.value, 'status')}", "version += 1"]
+        if target is TaskStatus.RUNNING:
+            assigns += ["started_at = time::now()", "finished_at = NONE"]
+        elif target is TaskStatus.PENDING:
+            assigns += ["started_at = NONE", "finished_at = NONE"]
+        else:
+            assigns.append("finished_at = time::now()")
+        if output is not None:
+            try:
+                encoded = Task.coerce_updates({"output": output})["output"]
+            except ValueError:
+                raise ValidationError("output must be a dict", context={"argument": "output"}) from None
+            assigns.append(f"output = {params.add(encoded, 'output')}")
+        guard = ""
+        if expected_version is not None:
+            if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+                raise ValidationError(
+                    "expected_version must be an int", context={"argument": "expected_version"}
+                )
+            guard = (
+                f"  IF $cur.version != {params.add(expected_version, 'expected_version')} "
+                "{ THROW { kind: 'stale_version' } };\n"
+            )
+        text = (
+            "{\n"
+            f"  LET $cur = (SELECT status, version FROM ONLY {task});\n"
+            "  IF $cur = NONE { THROW { kind: 'not_found', what: 'task' } };\n"
+            f"{guard}"
+            f"  IF $cur.status NOTINSIDE {allowed} "
+            "{ THROW { kind: 'conflict', from_status: $cur.status } };\n"
+            f"  UPDATE ONLY {task} SET {', '.join(assigns)} RETURN AFTER\n"
+            "}"
+        )
+        try:
+            return await self._write(Statement(text, params.vars, "UPDATE", "task"), self._decode)
+        except NotFoundError as exc:
+            raise self._not_found(exc, {"task": task_id}) from None
+        except ConflictError as exc:
+            fields = thrown_fields(exc)
+            if exc.retryable:
+                raise
+            if fields.get("kind") == "stale_version":
+                raise ConflictError(
+                    "task was modified concurrently: expected_version is stale",
+                    code="stale_version",
+                    context={"id": str(as_uuid(task_id)), "expected_version": expected_version},
+                ) from None
+            if fields.get("kind") != "conflict":
+                raise
+            current = fields.get("from_status", "?")
+            raise ConflictError(
+                f"task cannot move from {current} to {target.value}",
+                code="invalid_transition",
+                context={"id": str(as_uuid(task_id)), "from_status": current, "to_status": target.value},
+            ) from None
+
+    async def start(self, task_id: IdLike, *, expected_version: int | None = None) -> Task:
+        """pending → running (stamps ``started_at``)."""
+        return await self.set_status(task_id, TaskStatus.RUNNING, expected_version=expected_version)
+
+    async def complete(self, task_id: IdLike, output: Mapping[str, Any] | None = None) -> Task:
+        """running → completed (stamps ``finished_at``; stores ``output`` when given)."""
+        return await self.set_status(task_id, TaskStatus.COMPLETED, output=output)
+
+    async def fail(self, task_id: IdLike, output: Mapping[str, Any] | None = None) -> Task:
+        """running → failed (stamps ``finished_at``; stores ``output`` when given)."""
+        return await self.set_status(task_id, TaskStatus.FAILED, output=output)
+
+    async def cancel(self, task_id: IdLike) -> Task:
+        """pending/running → cancelled."""
+        return await self.set_status(task_id, TaskStatus.CANCELLED)
+
+    async def retry(self, task_id: IdLike) -> Task:
+        """running/failed/cancelled → pending again (clears the timestamps)."""
+        return await self.set_status(task_id, TaskStatus.PENDING)
+
+    async def get_history(self, task_id: IdLike) -> list[TaskEvent]:
+        """Every status the task entered, oldest first (creation included). Unknown task: ``[]``."""
+        params = Params()
+        task = params.add(self._rid(task_id, "task_id"), "task")
+        text = f"SELECT * FROM task_event WHERE task = {task} ORDER BY at ASC, id ASC"
+        rows = await self._read(Statement(text, params.vars, "SELECT", "task_event"))
+        return [TaskEvent.from_record(row) for row in rows or []]
+
+
+def _decode_dependency(row: Any) -> TaskDependency:
+    return TaskDependency(task_id=row["in"].id, depends_on_id=row["out"].id)
