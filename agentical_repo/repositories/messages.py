@@ -1,14 +1,199 @@
-"""MessageRepository: Message entities (domain methods arrive with the entity-repositories issue)."""
+"""MessageRepository: conversation messages, keyset history, context windows, full-text search.
+
+A conversation is not a table: ``conversation_id`` is a UUID shared by its
+messages, indexed together with ``created_at``. History pages are keyset pages
+over ``(created_at, id)``, newest first, so a page costs the same at any depth and
+a message arriving between two page reads neither repeats nor hides one.
+
+Search uses the BM25 ``FULLTEXT`` index on ``content`` (``@1@``). An empty query
+is refused up front: ``content @@ NONE`` matches *every* row, so a blank search
+box must never reach the engine.
+"""
 
 from __future__ import annotations
 
-from ..models import Message
-from .base import BaseRepository
+from typing import Any
 
-__all__ = ["MessageRepository"]
+from pydantic import BaseModel, ConfigDict
+from surrealdb import RecordID
+
+from ..errors import ValidationError
+from ..models import Message
+from ..surql.filters import Page
+from ..surql.statement import Params, Statement
+from .base import BaseRepository, IdLike, as_uuid
+
+__all__ = ["MAX_SEARCH_LENGTH", "MessageRepository", "SearchHit"]
+
+MAX_SEARCH_LENGTH = 1000
+MAX_MARKER_LENGTH = 64
+MAX_CONTEXT = 1000
+
+
+class SearchHit(BaseModel):
+    """One search result: the message, its BM25 score, and ``content`` with matches marked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message: Message
+    score: float
+    highlight: str
+
+
+def _check_limit(value: Any, argument: str, lo: int = 1, hi: int = 1000) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValidationError(f"{argument} must be an integer in {lo}..{hi}", context={"argument": argument})
+    return value
+
+
+def _check_query(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError(
+            "search text must be a non-empty, non-blank string", context={"argument": "text"}
+        )
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise ValidationError(
+            f"search text may have at most {MAX_SEARCH_LENGTH} characters", context={"argument": "text"}
+        )
+    return text.strip()
+
+
+def _check_marker(value: Any, argument: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_MARKER_LENGTH:
+        raise ValidationError(
+            f"{argument} must be a string of at most {MAX_MARKER_LENGTH} characters",
+            context={"argument": argument},
+        )
+    return value
 
 
 class MessageRepository(BaseRepository[Message]):
     """Repository of ``Message``."""
 
     model = Message
+
+    async def add_message(self, message: Message) -> Message:
+        """Store a message; ``created_at`` comes from the database and orders the conversation."""
+        return await self.create(message)
+
+    async def get_conversation(
+        self, conversation_id: IdLike, *, limit: int = 50, before: str | None = None
+    ) -> Page[Message]:
+        """One page of a conversation, newest first (one request).
+
+        ``before`` is the ``next_cursor`` of the previous page: the next page holds
+        the messages older than its last one. Ties on ``created_at`` are ordered by
+        id, so paging never skips or repeats a message.
+        """
+        cid = as_uuid(conversation_id, "conversation_id")
+        _check_limit(limit, "limit")
+        if before is not None and not isinstance(before, str):
+            raise ValidationError("before must be a cursor string", context={"argument": "before"})
+        try:
+            return await self.paginate(
+                {"conversation_id": cid}, limit=limit, after=before, order_by=("-created_at",)
+            )
+        except ValidationError as exc:
+            if exc.context.get("argument") != "after":
+                raise
+            raise ValidationError(exc.message, code=exc.code, context={"argument": "before"}) from None
+
+    async def get_context(self, conversation_id: IdLike, last_n: int) -> list[Message]:
+        """The last ``last_n`` messages, in chronological order (one request; 0 → ``[]``).
+
+        The window is taken newest-first over ``(created_at, id)`` and reversed,
+        so equal timestamps are broken by id the same way every time.
+        """
+        cid = as_uuid(conversation_id, "conversation_id")
+        n = _check_limit(last_n, "last_n", 0, MAX_CONTEXT)
+        if n == 0:
+            return []
+        params = Params()
+        text = (
+            f"SELECT * FROM {self.table} WHERE conversation_id = {params.add(cid, 'conversation_id')} "
+            f"ORDER BY created_at DESC, id DESC LIMIT {params.add(n, 'limit')}"
+        )
+        rows = await self._read(Statement(text, params.vars, operation="SELECT", table=self.table))
+        return list(reversed(self._decode_list(rows)))
+
+    def _search_statement(
+        self,
+        text: Any,
+        conversation_id: IdLike | None,
+        user_id: IdLike | None,
+        limit: Any,
+        highlight: tuple[str, str] | None,
+    ) -> Statement:
+        query = _check_query(text)
+        _check_limit(limit, "limit")
+        params = Params()
+        where = [f"content @1@ {params.add(query, 'query')}"]
+        if conversation_id is not None:
+            cid = as_uuid(conversation_id, "conversation_id")
+            where.append(f"conversation_id = {params.add(cid, 'conversation_id')}")
+        if user_id is not None:
+            uid = RecordID("user", as_uuid(user_id, "user_id"))
+            where.append(f"user_id = {params.add(uid, 'user_id')}")
+        projection = "*, search::score(1) AS score"
+        if highlight is not None:
+            start = params.add(_check_marker(highlight[0], "highlight_start"), "hl_start")
+            end = params.add(_check_marker(highlight[1], "highlight_end"), "hl_end")
+            projection += f", search::highlight({start}, {end}, 1) AS highlight"
+        statement_text = (
+            f"SELECT {projection} FROM {self.table} WHERE {' AND '.join(where)} "
+            f"ORDER BY score DESC, created_at DESC, id ASC LIMIT {params.add(limit, 'limit')}"
+        )
+        return Statement(statement_text, params.vars, operation="SELECT", table=self.table)
+
+    async def search(
+        self,
+        text: str,
+        *,
+        conversation_id: IdLike | None = None,
+        user_id: IdLike | None = None,
+        limit: int = 20,
+    ) -> list[Message]:
+        """Messages matching ``text`` (BM25 over stemmed words; all words must match), best first.
+
+        Optionally restricted to one conversation and/or one author. An empty or
+        blank ``text`` is a ``ValidationError``, never a match-all.
+        """
+        statement = self._search_statement(text, conversation_id, user_id, limit, None)
+        return self._decode_list(await self._read(statement))
+
+    async def search_with_highlights(
+        self,
+        text: str,
+        *,
+        conversation_id: IdLike | None = None,
+        user_id: IdLike | None = None,
+        limit: int = 20,
+        highlight_start: str = "<mark>",
+        highlight_end: str = "</mark>",
+    ) -> list[SearchHit]:
+        """Like ``search``, with each hit's score and ``content`` with the matched words marked.
+
+        The markers are inserted by the engine (``search::highlight``) and are not
+        escaped: HTML-escape ``content`` yourself before using HTML markers in a page.
+        """
+        statement = self._search_statement(
+            text, conversation_id, user_id, limit, (highlight_start, highlight_end)
+        )
+        rows = await self._read(statement) or []
+        return [
+            SearchHit(
+                message=self._decode(row),
+                score=float(row.get("score") or 0.0),
+                highlight=str(row.get("highlight") if row.get("highlight") is not None else row["content"]),
+            )
+            for row in rows
+        ]
+
+    async def delete_conversation(self, conversation_id: IdLike) -> int:
+        """Delete every message of a conversation; returns how many were deleted (one request)."""
+        cid = as_uuid(conversation_id, "conversation_id")
+        return await self.delete_many({"conversation_id": cid})
+
+    async def count_conversation(self, conversation_id: IdLike) -> int:
+        """Number of messages in a conversation."""
+        return await self.count({"conversation_id": as_uuid(conversation_id, "conversation_id")})
