@@ -216,7 +216,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     bench_main = getattr(bench, "main", None)
     if not callable(bench_main):
         raise CliError("benchmarks are not available: agentical_repo.bench has no main()")
-    result = bench_main(list(args.args))
+    forwarded = list(args.args[1:] if args.args[:1] == ["--"] else args.args)
+    result = bench_main(forwarded)
     return int(result or 0)
 
 
@@ -240,8 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # so logfire's "not configured" warning would only be noise here.
     os.environ.setdefault("LOGFIRE_IGNORE_NO_CONFIG", "1")
     parser = build_parser()
+    raw = list(sys.argv[1:] if argv is None else argv)
+    # `bench` passes everything after it on untouched (argparse would parse its options)
+    at = raw.index("bench") if "bench" in raw else -1
+    if at >= 0 and all(a == "--debug" for a in raw[:at]) and raw[at + 1 :]:
+        raw = [*raw[: at + 1], "--", *raw[at + 1 :]]
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(raw)
     except SystemExit as exc:  # --help (0) or a usage error (2): argparse already printed it
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     debug = bool(getattr(args, "debug", False))

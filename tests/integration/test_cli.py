@@ -1,0 +1,257 @@
+"""The ``agentical-repo`` command: exit codes and output on ``mem://`` and ``surrealkv://``.
+
+Each CLI call opens its own connection, and a ``mem://`` URL is a fresh empty
+database per connection: so the multi-call scenarios (apply, then status, then
+verify) run on a ``surrealkv://`` path in ``tmp_path``, and the ``mem://`` checks
+either stand alone or call the command functions with the shared test database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from agentical_repo import Database, DatabaseSettings, migrations
+from agentical_repo.cli import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, _schema_status, _schema_verify, main
+
+
+def kv(tmp_path: Path) -> str:
+    return f"surrealkv://{tmp_path / 'db'}"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def _on(url: str, text: str) -> None:
+    async with Database(DatabaseSettings(url=url)) as db:
+        await db.query(text)
+
+
+# ---------------------------------------------------------------- surrealkv://
+
+
+def test_apply_status_verify_on_surrealkv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = kv(tmp_path)
+    names = [f.name for f in migrations.discover()]
+
+    code, out, _ = run(capsys, "schema", "status", "--url", url)
+    assert code == EXIT_OK
+    assert f"0 applied, {len(names)} pending" in out
+
+    code, out, _ = run(capsys, "schema", "apply", "--url", url)
+    assert code == EXIT_OK
+    for name in names:
+        assert f"applied  {name}" in out
+    assert f"{len(names)} file(s) applied" in out
+
+    code, out, _ = run(capsys, "schema", "apply", "--url", url)
+    assert code == EXIT_OK
+    assert "nothing to apply" in out
+
+    code, out, _ = run(capsys, "schema", "status", "--url", url)
+    assert code == EXIT_OK
+    assert f"{len(names)} applied, 0 pending, 0 changed, 0 missing" in out
+
+    code, out, _ = run(capsys, "schema", "verify", "--url", url)
+    assert code == EXIT_OK
+    assert "schema matches" in out
+
+    # drift: each difference printed by name, exit 1
+    asyncio.run(
+        _on(
+            url,
+            "REMOVE INDEX tool_name ON tool; DEFINE TABLE stray;"
+            "DEFINE FIELD OVERWRITE name ON agent TYPE int;",
+        )
+    )
+    code, out, _ = run(capsys, "schema", "verify", "--url", url)
+    assert code == EXIT_DRIFT
+    assert "missing index tool.tool_name" in out
+    assert "extra table stray" in out
+    assert "changed field agent.name" in out
+    assert "3 difference(s)" in out
+
+
+def test_url_defaults_to_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTICAL_DB_URL", kv(tmp_path))
+    assert run(capsys, "schema", "apply")[0] == EXIT_OK
+    code, out, _ = run(capsys, "schema", "status")
+    assert code == EXIT_OK
+    assert str(tmp_path) in out
+    assert "0 pending" in out
+
+
+def test_changed_or_missing_files_status_1_apply_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = kv(tmp_path)
+    d = tmp_path / "schema"
+    d.mkdir()
+    (d / "0001_w.surql").write_text("DEFINE TABLE w SCHEMAFULL;\n", encoding="utf-8")
+    assert run(capsys, "schema", "apply", "--url", url, "--dir", str(d))[0] == EXIT_OK
+    (d / "0001_w.surql").write_text("DEFINE TABLE w SCHEMALESS;\n", encoding="utf-8")
+
+    code, out, _ = run(capsys, "schema", "status", "--url", url, "--dir", str(d))
+    assert code == EXIT_DRIFT
+    assert "changed" in out
+    code, out, err = run(capsys, "schema", "apply", "--url", url, "--dir", str(d))
+    assert code == EXIT_ERROR
+    assert err.startswith("error: migration 0001_w.surql changed after it was applied")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err + out
+
+
+def test_a_failing_migration_is_one_line_naming_file_and_statement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = tmp_path / "schema"
+    d.mkdir()
+    (d / "0001_bad.surql").write_text(
+        "DEFINE TABLE b SCHEMAFULL;\nDEFINE INDEX b_x ON b FIELDS x;\n", encoding="utf-8"
+    )
+    code, _out, err = run(capsys, "schema", "apply", "--url", kv(tmp_path), "--dir", str(d))
+    assert code == EXIT_ERROR
+    assert "0001_bad.surql" in err
+    assert "statement 2 of 2" in err
+    assert "DEFINE INDEX b_x ON b FIELDS x" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- mem://
+
+
+def test_exit_codes_on_mem(capsys: pytest.CaptureFixture[str]) -> None:
+    names = [f.name for f in migrations.discover()]
+    code, out, _ = run(capsys, "schema", "apply", "--url", "mem://")
+    assert code == EXIT_OK
+    assert f"{len(names)} file(s) applied" in out
+    # every mem:// connection is a new empty database: everything pending, all drift
+    code, out, _ = run(capsys, "schema", "status", "--url", "mem://")
+    assert code == EXIT_OK
+    assert f"{len(names)} pending" in out
+    code, out, _ = run(capsys, "schema", "verify", "--url", "mem://")
+    assert code == EXIT_DRIFT
+    assert "missing table agent" in out
+    assert "pending migrations" in out
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=200, highlight=False, soft_wrap=True), buf
+
+
+async def test_status_and_verify_commands_on_a_shared_mem_database(db: Database) -> None:
+    args = argparse.Namespace(dir=None)
+    console, buf = _console()
+    assert await _schema_status(db, args, console) == EXIT_OK
+    assert "0 pending, 0 changed, 0 missing" in buf.getvalue()
+
+    console, buf = _console()
+    assert await _schema_verify(db, args, console) == EXIT_OK
+    assert "schema matches" in buf.getvalue()
+
+    await db.query("REMOVE INDEX tool_name ON tool; DEFINE FIELD OVERWRITE name ON agent TYPE int")
+    console, buf = _console()
+    assert await _schema_verify(db, args, console) == EXIT_DRIFT
+    text = buf.getvalue()
+    assert "missing index tool.tool_name" in text
+    assert "changed field agent.name: expected `DEFINE FIELD name ON agent TYPE string" in text
+
+
+# ---------------------------------------------------------------- errors and usage
+
+
+def test_errors_are_one_line_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(capsys, "schema", "verify", "--url", "bogus://nowhere")
+    assert code == EXIT_ERROR
+    assert err.startswith("error: invalid url")
+    assert err.count("\n") == 1
+    code, _, err = run(capsys, "schema", "apply", "--url", kv(tmp_path), "--dir", str(tmp_path / "none"))
+    assert code == EXIT_ERROR
+    assert err.startswith("error: schema directory not found")
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_exception(tmp_path: Path) -> None:
+    from agentical_repo import ValidationError
+
+    with pytest.raises(ValidationError, match="schema directory not found"):
+        main(["--debug", "schema", "apply", "--url", kv(tmp_path), "--dir", str(tmp_path / "none")])
+    with pytest.raises(ValidationError):
+        main(["schema", "apply", "--debug", "--url", kv(tmp_path), "--dir", str(tmp_path / "none")])
+
+
+def test_usage_errors_exit_2_and_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == EXIT_ERROR
+    assert main(["nonsense"]) == EXIT_ERROR
+    assert main(["--help"]) == EXIT_OK
+    assert "schema" in capsys.readouterr().out
+
+
+def test_bench_delegates_or_explains(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+
+    def fake_main(argv: list[str] | None = None) -> int:
+        seen.append(list(argv or []))
+        return 7
+
+    monkeypatch.setitem(sys.modules, "agentical_repo.bench", types.SimpleNamespace(main=fake_main))
+    assert main(["bench", "--quick", "--rows", "10"]) == 7
+    assert seen == [["--quick", "--rows", "10"]]
+
+    monkeypatch.setitem(sys.modules, "agentical_repo.bench", None)  # import fails
+    code, _, err = run(capsys, "bench")
+    assert code == EXIT_ERROR
+    assert err.startswith("error: benchmarks are not available")
+
+
+# ---------------------------------------------------------------- the installed command
+
+
+def test_console_script_and_python_m(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "agentical-repo"
+    assert script.exists(), "console script not installed (pip install -e .)"
+    url = kv(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTICAL_DB_")}
+    done = subprocess.run(
+        [str(script), "schema", "apply", "--url", url], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "file(s) applied" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "agentical_repo", "schema", "status", "--url", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert ", 0 pending, 0 changed, 0 missing" in done.stdout
+    assert done.stderr == ""  # no logfire warning or anything else
+    done = subprocess.run(
+        [str(script), "schema", "verify", "--url", "bogus://x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: invalid url")
+    assert "Traceback" not in done.stderr
