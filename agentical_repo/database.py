@@ -222,10 +222,11 @@ class Database:
                 ) from None
             except (surrealdb.TransportError, ConnectionError, OSError) as exc:
                 not_sent = _is_not_sent(exc)
-                self._connected = False
+                # The SDK connection is unusable: close it now, retried or not, so the next
+                # call can reopen the store (surrealkv holds a file lock) and no socket leaks.
+                with contextlib.suppress(Exception):
+                    await self.close()
                 if (not_sent or idempotent) and attempt + 1 < attempts:
-                    with contextlib.suppress(Exception):
-                        await self.close()
                     await asyncio.sleep(
                         min(
                             self.settings.retry_max_delay,
@@ -233,7 +234,9 @@ class Database:
                         )
                     )
                     continue
-                raise error_from_sdk(exc, vars=vars) from None
+                error = error_from_sdk(exc, vars=vars)
+                error.context["maybe_sent"] = not not_sent
+                raise error from None
             except surrealdb.SurrealError as exc:
                 raise error_from_sdk(exc, vars=vars) from None
             return self._entries(response, vars)
@@ -423,7 +426,9 @@ class Database:
                     scan=lambda entries: self._scan_composed(entries, composed, transaction=True),
                 )
             except DatabaseUnavailableError as exc:
-                if exc.code == "timeout" or "may or may not" in exc.message or self._connected is False:
+                # only a request that may have reached the engine has an unknown outcome; one
+                # that failed before sending (connect refused, closed) is plainly unavailable
+                if exc.code == "timeout" or exc.context.get("maybe_sent") is True:
                     raise CommitUnknownError(
                         "the connection failed after the transaction was sent; "
                         "its outcome is unknown and it was not retried",
