@@ -139,7 +139,9 @@ _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(but found )`.*?`(?=(, |\s*$|\.|\n))", re.S), r"\1<redacted>"),
     (re.compile(r"(Found ).*?( for field `)", re.S), r"\1<redacted>\2"),
     (re.compile(r"(already contains ).*?(, with record `)", re.S), r"\1<redacted>\2"),
-    (re.compile(r"(An error occurred: )(?!\{ kind: )(.*)", re.S), r"\1<redacted>"),
+    # our THROW payloads are objects with a kind (the engine prints keys sorted, so kind
+    # need not come first); any other thrown value is free text
+    (re.compile(r"(An error occurred: )(?!\{[^\n]*\bkind: ')(.*)", re.S), r"\1<redacted>"),
     (re.compile(r"(Expected a .*? but (?:found|cannot convert) ).*", re.S), r"\1<redacted>"),
 )
 
