@@ -15,6 +15,10 @@ Secrets are handled so that they cannot leak through this package:
 ``authenticate`` compares against a fixed dummy hash when the email is unknown,
 so a wrong email and a wrong password take the same time (no user enumeration
 by timing).
+
+No block here uses a ``RETURN`` statement: inside a ``BEGIN … COMMIT`` transaction
+the engine treats ``RETURN`` as the end of the whole transaction (later queued
+statements are silently skipped), so blocks end with their value instead.
 """
 
 from __future__ import annotations
@@ -138,7 +142,7 @@ class UserRepository(BaseRepository[User]):
             "{\n"
             f"  CREATE ONLY {rid} CONTENT object::extend({content}, "
             f"{{ password_hash: crypto::argon2::generate({secret}) }}) RETURN NONE;\n"
-            f"  RETURN SELECT {_USER_FIELDS} FROM ONLY {rid};\n"
+            f"  SELECT {_USER_FIELDS} FROM ONLY {rid};\n"
             "}"
         )
         statement = Statement(text, params.vars, operation="CREATE", table=self.table)
@@ -165,7 +169,6 @@ class UserRepository(BaseRepository[User]):
             f"  UPDATE ONLY {ref} SET password_hash = crypto::argon2::generate("
             f"{params.add(password, 'password')}), version += 1 RETURN NONE;\n"
             f"{revoke}"
-            "  RETURN NONE;\n"
             "}"
         )
         statement = Statement(text, params.vars, operation="UPDATE", table=self.table)
@@ -192,10 +195,8 @@ class UserRepository(BaseRepository[User]):
             f"  LET $u = (SELECT id, is_active, password_hash FROM {self.table} "
             f"WHERE email_key = string::lowercase({email_ref}) LIMIT 1)[0];\n"
             f"  LET $ok = crypto::argon2::compare($u.password_hash ?? {dummy}, {secret});\n"
-            "  IF $u = NONE OR $u.password_hash = NONE OR $u.is_active != true OR $ok != true {\n"
-            "    RETURN NONE\n"
-            "  };\n"
-            f"  RETURN SELECT {_USER_FIELDS} FROM ONLY $u.id;\n"
+            "  IF $u = NONE OR $u.password_hash = NONE OR $u.is_active != true OR $ok != true { NONE }\n"
+            f"  ELSE {{ (SELECT {_USER_FIELDS} FROM ONLY $u.id) }};\n"
             "}"
         )
         return self._decode_optional(await self._read(self._select(text, params)))
@@ -239,7 +240,7 @@ class UserRepository(BaseRepository[User]):
             f"{guard}"
             f"  UPDATE ONLY {ref} MERGE {{ preferences: {params.add(encoded, 'prefs')}, "
             "version: $cur.version + 1 } RETURN NONE;\n"
-            f"  RETURN SELECT {_USER_FIELDS} FROM ONLY {ref};\n"
+            f"  SELECT {_USER_FIELDS} FROM ONLY {ref};\n"
             "}"
         )
         statement = Statement(text, params.vars, operation="UPDATE", table=self.table)
@@ -300,8 +301,8 @@ class UserRepository(BaseRepository[User]):
             "{\n"
             f"  LET $s = (SELECT user FROM {SESSION_TABLE} WHERE token_hash = {hashed} "
             "AND revoked_at = NONE AND expires_at > time::now() LIMIT 1)[0];\n"
-            "  IF $s = NONE { RETURN NONE };\n"
-            f"  RETURN (SELECT {_USER_FIELDS} FROM $s.user WHERE is_active = true)[0];\n"
+            "  IF $s = NONE { NONE }\n"
+            f"  ELSE {{ (SELECT {_USER_FIELDS} FROM $s.user WHERE is_active = true)[0] }};\n"
             "}"
         )
         return self._decode_optional(await self._read(self._select(text, params)))

@@ -335,3 +335,12 @@ async def test_search_ties_fall_back_to_newest_first(repos: Any) -> None:
     assert [h.message.id for h in hits] == [newer.id, older.id]
     assert hits[0].score == hits[1].score
     assert older.created_at is not None
+
+
+async def test_message_writes_inside_one_transaction(repos: Any) -> None:
+    conv = uuid.uuid4()
+    await fill(repos, conv, 2)
+    async with repos.transaction() as tx:
+        await tx.messages.delete_conversation(conv)
+        await tx.messages.add_message(msg(conv, "fresh start"))
+    assert [m.content for m in await repos.messages.get_context(conv, 10)] == ["fresh start"]

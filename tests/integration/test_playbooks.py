@@ -237,3 +237,30 @@ async def test_playbook_model_version_is_not_the_lock(repos: Any) -> None:
     assert updated.version == 1
     assert updated.revision == 2
     assert isinstance(updated, Playbook)
+
+
+async def test_execution_writes_inside_one_transaction(repos: Any) -> None:
+    """Queued execution writes commit together, and statements queued after them still run."""
+    pb = await repos.playbooks.create_version("tx-exec", {})
+    ex = await repos.playbooks.record_execution(pb.id, "running", [{"i": 0}])
+    async with repos.transaction() as tx:
+        await tx.playbooks.append_logs(ex.id, [{"i": 1}])
+        second = await tx.playbooks.record_execution(pb.id, "completed", [{"j": 0}])
+        await tx.playbooks.create_version("tx-exec", {"after": True})
+    runs = await repos.playbooks.get_execution_logs(pb.id)
+    assert {tuple(map(str, r.logs)) for r in runs} == {("{'i': 0}", "{'i': 1}"), ("{'j': 0}",)}
+    assert second.result().status == ExecutionStatus.COMPLETED
+    latest = await repos.playbooks.get_latest("tx-exec")
+    assert latest is not None
+    assert latest.definition == {"after": True}
+
+
+async def test_create_version_concurrent_two_names_50_calls(db: Any, repos: Any) -> None:
+    with db.count_requests() as c:
+        results = await asyncio.gather(
+            *(repos.playbooks.create_version(f"name-{i % 2}", {"i": i}) for i in range(50))
+        )
+    assert c.count >= 50
+    for name in ("name-0", "name-1"):
+        assert sorted(p.version for p in results if p.name == name) == list(range(1, 26))
+        assert [p.version for p in await repos.playbooks.list_versions(name)] == list(range(1, 26))

@@ -317,3 +317,37 @@ async def test_session_bad_input_no_io(db: Any, repos: Any, method: str, args: t
     with db.count_requests() as c, pytest.raises(ValidationError):
         await getattr(repos.users, method)(*args)
     assert c.count == 0
+
+
+async def test_user_writes_inside_one_transaction(db: Any, repos: Any) -> None:
+    """Every user write can be queued; statements queued after them still run (no early RETURN)."""
+    user = make_user("tx")
+    async with repos.transaction() as tx:
+        created = await tx.users.create_user(user, PASSWORD)
+        await tx.users.update_preferences(user.id, {"theme": "dark"})
+        await tx.users.set_password(user.id, "rotated password")
+        session = await tx.users.create_session(user.id, timedelta(hours=1))
+        after = await tx.users.create_user(make_user("after-tx"), PASSWORD)
+    assert created.result().username == "tx"
+    assert after.result().username == "after-tx"
+    token = session.result()
+    stored = await repos.users.get_session(token)
+    assert stored is not None
+    assert stored.preferences == {"theme": "dark"}
+    assert stored.version == 3
+    assert await repos.users.authenticate("tx@example.com", "rotated password") == stored
+    assert await repos.users.get_by_username("after-tx") is not None
+
+
+async def test_session_and_password_writes_count_one_request(db: Any, repos: Any) -> None:
+    user = await repos.users.create_user(make_user("counted"), PASSWORD)
+    token = await repos.users.create_session(user.id, timedelta(hours=1))
+    with db.count_requests() as c:
+        assert await repos.users.revoke_session(token) is True
+    assert c.count == 1
+    with db.count_requests() as c:
+        assert await repos.users.revoke_all_sessions(user.id) == 0
+    assert c.count == 1
+    with db.count_requests() as c:
+        await repos.users.set_password(user.id, "another one")
+    assert c.count == 1
