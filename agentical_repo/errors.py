@@ -136,9 +136,12 @@ class QueryError(RepositoryError):
 # Engine messages quote the offending value in a handful of fixed phrases. Each
 # pattern keeps the phrase and replaces the quoted value.
 _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(but found )`.*?`(?=(, |\s*$|\.|\n))", re.S), r"\1<redacted>"),
-    (re.compile(r"(Found ).*?( for field `)", re.S), r"\1<redacted>\2"),
-    (re.compile(r"(already contains ).*?(, with record `)", re.S), r"\1<redacted>\2"),
+    # greedy: a value may itself contain "`, " or the closing phrase; cutting at its
+    # first occurrence left the rest of the value in the message
+    (re.compile(r"(but found )`.*`", re.S), r"\1<redacted>"),
+    (re.compile(r"(Found ).*( for field `)", re.S), r"\1<redacted>\2"),
+    (re.compile(r"(already contains ).*(, with record `)", re.S), r"\1<redacted>\2"),
+    (re.compile(r"(using input )`.*`", re.S), r"\1<redacted>"),
     # our THROW payloads are objects with a kind (the engine prints keys sorted, so kind
     # need not come first); any other thrown value is free text
     (re.compile(r"(An error occurred: )(?!\{[^\n]*\bkind: ')(.*)", re.S), r"\1<redacted>"),
