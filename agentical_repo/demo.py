@@ -283,23 +283,28 @@ async def _demo_state(db: Database) -> str:
 
 
 async def _delete_demo(db: Database) -> int:
-    """Delete exactly the demo records (and what hangs off them); return how many."""
+    """Delete exactly the demo records (and what hangs off them); return how many.
+
+    ``$list CONTAINS field`` rather than ``field IN $list``: on the 3.2.4 engine a
+    DELETE/UPDATE whose ``IN`` condition hits the first field of a composite index
+    (``playbook(name, version)``) matches nothing, while SELECT finds the rows.
+    """
     ids = _all_ids()
     rid = {
         table: [RecordID(table, i) for i in ids[table]]
         for table in ("user", "tool", "agent", "workflow", "task")
     }
     results = await db.query(
-        "DELETE message WHERE conversation_id IN $conversations OR id = $marker RETURN BEFORE;"
-        "DELETE workflow_execution WHERE workflow_id IN $workflows RETURN BEFORE;"
-        "DELETE tool_usage WHERE tool_id IN $tools RETURN BEFORE;"
-        "DELETE playbook_execution WHERE playbook_id.name IN $playbooks RETURN BEFORE;"
-        "DELETE playbook WHERE name IN $playbooks RETURN BEFORE;"
-        "DELETE task WHERE id IN $tasks RETURN BEFORE;"
-        "DELETE workflow WHERE id IN $workflows RETURN BEFORE;"
-        "DELETE agent WHERE id IN $agents RETURN BEFORE;"
-        "DELETE tool WHERE id IN $tools RETURN BEFORE;"
-        "DELETE user WHERE id IN $users RETURN BEFORE;",
+        "DELETE message WHERE $conversations CONTAINS conversation_id OR id = $marker RETURN BEFORE;"
+        "DELETE workflow_execution WHERE $workflows CONTAINS workflow_id RETURN BEFORE;"
+        "DELETE tool_usage WHERE $tools CONTAINS tool_id RETURN BEFORE;"
+        "DELETE playbook_execution WHERE $playbooks CONTAINS playbook_id.name RETURN BEFORE;"
+        "DELETE playbook WHERE $playbooks CONTAINS name RETURN BEFORE;"
+        "DELETE task WHERE $tasks CONTAINS id RETURN BEFORE;"
+        "DELETE workflow WHERE $workflows CONTAINS id RETURN BEFORE;"
+        "DELETE agent WHERE $agents CONTAINS id RETURN BEFORE;"
+        "DELETE tool WHERE $tools CONTAINS id RETURN BEFORE;"
+        "DELETE user WHERE $users CONTAINS id RETURN BEFORE;",
         {
             "conversations": ids["conversation"],
             "marker": RecordID("message", MARKER_ID),
