@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -35,7 +35,16 @@ from ..surql.filters import PaginationParams
 from ..surql.statement import Params, Statement
 from .base import BaseRepository, IdLike, as_uuid
 
-__all__ = ["TASK_TRANSITIONS", "TaskRepository", "task_status", "thrown_fields", "topological_sort"]
+__all__ = [
+    "TASK_TRANSITIONS",
+    "TaskRepository",
+    "must_exist",
+    "status_index",
+    "task_status",
+    "thrown_fields",
+    "thrown_status",
+    "topological_sort",
+]
 
 #: Allowed lifecycle moves of ``set_status``: ``to`` ← the statuses it may be entered from.
 #: ``update()`` can still write any status (it is the unchecked escape hatch).
@@ -49,6 +58,8 @@ TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 
 _UUID_IN_TEXT = re.compile(r"u'([0-9a-fA-F-]{36})'")
 _THROWN_FIELD = re.compile(r"(\w+): '([a-z_]+)'")
+_THROWN_INDEX = re.compile(r"from_index: (\d+)")
+_TASK_STATUSES = tuple(s.value for s in TaskStatus)
 
 # ORDER BY of task lists: most urgent first, then oldest, then id (total, deterministic).
 _TASK_ORDER = "ORDER BY priority DESC, created_at ASC, id ASC"
@@ -58,6 +69,19 @@ def must_exist(ref: str, what: str) -> str:
     """A block line that aborts with ``not_found`` naming ``what`` unless record ``ref`` exists."""
     throw = f"THROW {{ kind: 'not_found', what: '{what}' }}"
     return f"  IF (SELECT VALUE id FROM ONLY {ref}) = NONE {{ {throw} }};\n"
+
+
+def status_index(params: Params, values: Sequence[str]) -> str:
+    """``array::find_index($statuses, $cur.status)``: a thrown payload names a status by its
+    index, because error redaction hides any text equal to a bound value (a status string)."""
+    return f"array::find_index({params.add(list(values), 'statuses')}, $cur.status)"
+
+
+def thrown_status(exc: Exception, values: Sequence[str]) -> str:
+    """The status a ``status_index`` payload (``from_index: N``) named, or ``"?"``."""
+    found = _THROWN_INDEX.search(str(exc))
+    index = int(found.group(1)) if found else -1
+    return values[index] if 0 <= index < len(values) else "?"
 
 
 def thrown_fields(exc: Exception) -> dict[str, str]:
@@ -74,6 +98,19 @@ def task_status(value: Any, argument: str = "status") -> TaskStatus:
         raise ValidationError(
             f"{argument} must be one of {allowed}", context={"argument": argument}
         ) from None
+
+
+#: Deepest dependency chain (in edges) that add_dependency can check; the engine's
+#: recursive traversal stops at 256 levels.
+MAX_DEPTH = 255
+
+
+def _too_deep_error(argument: str) -> ValidationError:
+    return ValidationError(
+        f"dependency chain deeper than {MAX_DEPTH} levels (the engine's traversal limit)",
+        code="too_deep",
+        context={"argument": argument},
+    )
 
 
 def _too_deep(exc: QueryError) -> bool:
@@ -216,11 +253,17 @@ class TaskRepository(BaseRepository[Task]):
             "{\n"
             + must_exist(task, "task")
             + must_exist(dep, "depends_on")
-            + f"  LET $back = {dep}.{{..+shortest={task}}}->depends_on->task;\n"
-            "  IF $back != NONE AND array::len($back) > 0 "
-            f"{{ THROW {{ kind: 'cycle', path: array::concat([{task}, {dep}], $back) }} }};\n"
-            f"  LET $reach = array::concat([{task}, {dep}], {dep}.{{..+collect}}->depends_on->task);\n"
-            "  FOR $node IN $reach {\n"
+            # everything dep reaches, bounded below the engine's recursion limit; a node
+            # one hop further that is not in the set means the bound cut the graph short
+            + f"  LET $seen = array::union([{dep}], {dep}.{{1..{MAX_DEPTH}+collect}}->depends_on->task);\n"
+            "  LET $next = array::distinct(array::flatten($seen->depends_on->task));\n"
+            "  IF array::len(array::complement($next, $seen)) > 0 "
+            "{ THROW { kind: 'validation', reason: 'too_deep' } };\n"
+            f"  IF {task} INSIDE $seen {{\n"
+            f"    LET $back = {dep}.{{..+shortest={task}}}->depends_on->task;\n"
+            f"    THROW {{ kind: 'cycle', path: array::concat([{task}, {dep}], $back) }};\n"
+            "  };\n"
+            f"  FOR $node IN array::union([{task}], $seen) {{\n"
             "    UPSERT type::record('task_graph_guard', record::id($node)) SET task = $node, writes += 1;\n"
             "  };\n"
             f"  RELATE ONLY {task}->depends_on:[{task}, {dep}]->{dep} RETURN AFTER\n"
@@ -232,6 +275,8 @@ class TaskRepository(BaseRepository[Task]):
         except NotFoundError as exc:
             raise self._not_found(exc, {"task": source, "depends_on": target}) from None
         except ValidationError as exc:
+            if thrown_fields(exc).get("reason") == "too_deep":
+                raise _too_deep_error("depends_on_id") from None
             if exc.code != "cycle":
                 raise
             path = _UUID_IN_TEXT.findall(exc.message)
@@ -240,21 +285,13 @@ class TaskRepository(BaseRepository[Task]):
                 code="cycle",
                 context={"argument": "depends_on_id", "path": path},
             ) from None
-        except QueryError as exc:
-            if not _too_deep(exc):
-                raise
-            raise ValidationError(
-                "dependency chain deeper than the engine's traversal limit (256)",
-                code="too_deep",
-                context={"argument": "depends_on_id"},
-            ) from None
 
     async def remove_dependency(self, task_id: IdLike, depends_on_id: IdLike) -> bool:
         """Delete the edge ``task_id → depends_on_id``; False if there was none."""
         params = Params()
         task = params.add(self._rid(task_id, "task_id"), "task")
         dep = params.add(self._rid(depends_on_id, "depends_on_id"), "dep")
-        text = f"DELETE depends_on WHERE in = {task} AND out = {dep} RETURN BEFORE"
+        text = f"DELETE {task}->depends_on WHERE out = {dep} RETURN BEFORE"
         return await self._write(
             Statement(text, params.vars, "DELETE", "depends_on"), lambda rows: bool(rows)
         )
@@ -271,11 +308,7 @@ class TaskRepository(BaseRepository[Task]):
         except QueryError as exc:
             if not _too_deep(exc):
                 raise
-            raise ValidationError(
-                "dependency chain deeper than the engine's traversal limit (256)",
-                code="too_deep",
-                context={"argument": "task_id"},
-            ) from None
+            raise _too_deep_error("task_id") from None
 
     async def get_dependencies(self, task_id: IdLike, recursive: bool = False) -> list[Task]:
         """Tasks ``task_id`` waits for: direct ones, or (``recursive``) all transitively.
@@ -370,7 +403,7 @@ class TaskRepository(BaseRepository[Task]):
             "  IF $cur = NONE { THROW { kind: 'not_found', what: 'task' } };\n"
             f"{guard}"
             f"  IF $cur.status NOTINSIDE {allowed} "
-            "{ THROW { kind: 'conflict', from_status: $cur.status } };\n"
+            f"{{ THROW {{ kind: 'conflict', from_index: {status_index(params, _TASK_STATUSES)} }} }};\n"
             f"  UPDATE ONLY {task} SET {', '.join(assigns)} RETURN AFTER\n"
             "}"
         )
@@ -390,7 +423,7 @@ class TaskRepository(BaseRepository[Task]):
                 ) from None
             if fields.get("kind") != "conflict":
                 raise
-            current = fields.get("from_status", "?")
+            current = thrown_status(exc, _TASK_STATUSES)
             raise ConflictError(
                 f"task cannot move from {current} to {target.value}",
                 code="invalid_transition",

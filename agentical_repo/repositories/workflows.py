@@ -32,7 +32,7 @@ from ..models.graph import TaskDependency, WorkflowGraph
 from ..surql.filters import Page, PaginationParams
 from ..surql.statement import Params, Statement
 from .base import BaseRepository, IdLike, as_uuid
-from .tasks import must_exist, thrown_fields
+from .tasks import must_exist, status_index, thrown_fields, thrown_status
 
 __all__ = ["FINAL_EXECUTION_STATUSES", "WorkflowRepository"]
 
@@ -41,6 +41,7 @@ FINAL_EXECUTION_STATUSES = frozenset(
     {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
 )
 _MAX_ERROR_LEN = 10_000
+_EXECUTION_STATUSES = tuple(s.value for s in ExecutionStatus)
 
 
 class _ExecutionLog(BaseRepository[WorkflowExecution]):
@@ -168,7 +169,8 @@ class WorkflowRepository(BaseRepository[Workflow]):
             "{\n"
             f"  LET $cur = (SELECT status, started_at FROM ONLY {ex});\n"
             "  IF $cur = NONE { THROW { kind: 'not_found' } };\n"
-            "  IF $cur.status != 'running' { THROW { kind: 'conflict', status: $cur.status } };\n"
+            "  IF $cur.status != 'running' "
+            f"{{ THROW {{ kind: 'conflict', from_index: {status_index(params, _EXECUTION_STATUSES)} }} }};\n"
             "  LET $now = time::now();\n"
             f"  UPDATE ONLY {ex} SET {', '.join(assigns)} RETURN AFTER\n"
             "}"
@@ -183,7 +185,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
         except ConflictError as exc:
             if exc.retryable:
                 raise
-            current = thrown_fields(exc).get("status", "?")
+            current = thrown_status(exc, _EXECUTION_STATUSES)
             raise ConflictError(
                 f"workflow execution already finished ({current})",
                 code="already_finished",
