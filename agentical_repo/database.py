@@ -364,6 +364,16 @@ class Database:
 
     def _scan_composed(self, entries: list[Entry], composed: Composed, *, transaction: bool) -> list[Any]:
         """Map entries back to input statements; raise the real cause of a failure."""
+        expected = sum(composed.counts) + (2 if transaction else 0)
+        if transaction and len(entries) < expected:
+            # A RETURN statement (even inside a { } block) ends a BEGIN/COMMIT transaction:
+            # the engine commits what ran before it and silently skips the rest.
+            raise TransactionError(
+                f"the transaction ended early: the engine answered {len(entries)} of {expected} "
+                "statements (a RETURN statement inside a transaction ends it; statements before "
+                "it were committed, the rest never ran)",
+                context={"answered": len(entries), "expected": expected},
+            )
         body = entries[1:-1] if transaction else entries
         groups = composed.split(body)
         failure: tuple[int, Entry] | None = None
