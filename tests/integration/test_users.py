@@ -13,8 +13,9 @@ import pytest
 from logfire.testing import CaptureLogfire
 from surrealdb import RecordID
 
-from agentical_repo import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
+from agentical_repo import AlreadyExistsError, ConflictError, NotFoundError, TransactionError, ValidationError
 from agentical_repo.models import User
+from agentical_repo.surql.statement import Statement
 
 PASSWORD = "correct horse battery staple 7f3a"
 
@@ -351,3 +352,18 @@ async def test_session_and_password_writes_count_one_request(db: Any, repos: Any
     with db.count_requests() as c:
         await repos.users.set_password(user.id, "another one")
     assert c.count == 1
+
+
+async def test_transaction_cut_short_by_return_is_an_error(db: Any) -> None:
+    """Engine hazard that shaped these blocks: a RETURN inside BEGIN/COMMIT ends the transaction.
+
+    The first statement commits and the third never runs; Database.run_transaction must say so
+    instead of reporting success with a None result.
+    """
+    create = "CREATE user SET username = $n, email = $n + '@example.com'"
+    with pytest.raises(TransactionError, match="ended early"):
+        await db.run_transaction(
+            [Statement(create, {"n": "first"}), Statement("{ RETURN 5 }"), Statement(create, {"n": "third"})]
+        )
+    rows = (await db.query("SELECT VALUE username FROM user ORDER BY username"))[0]
+    assert rows == ["first"]
