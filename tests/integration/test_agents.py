@@ -482,3 +482,14 @@ async def test_graph_reads_are_refused_inside_a_transaction(repos: Repositories)
             await tx.agents.get_tools(agent.id)
         with pytest.raises(TransactionError):
             await tx.agents.get_agent_metrics(agent.id)
+
+
+async def test_bulk_deleting_agents_removes_their_uses_edges(repos: Repositories, db: Database) -> None:
+    tool = await make_tool(repos, "shared")
+    doomed = [await repos.agents.create(Agent(name=f"d{i}", agent_type="temp")) for i in range(3)]
+    keeper = await repos.agents.create(Agent(name="keeper", agent_type="perm"))
+    for agent in [*doomed, keeper]:
+        await repos.agents.add_tool(agent.id, tool.id)
+    assert await repos.agents.delete_many({"agent_type": "temp"}) == 3
+    assert await edge_count(db) == 1
+    assert [a.id for a in await repos.tools.get_agents_using(tool.id)] == [keeper.id]
