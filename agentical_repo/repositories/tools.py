@@ -212,8 +212,9 @@ class ToolRepository(BaseRepository[Tool]):
         A block is one statement run in one engine transaction: either the
         counter and the row are both written or neither is. The usage row's id
         is chosen here, so a conflict retry re-sends the very same block: a
-        conflicted block committed nothing, and if one had, its re-run would
-        fail on the existing id instead of counting twice.
+        conflicted block committed nothing, and were a committed block ever
+        re-sent, its CREATE would fail on the existing id and roll back its own
+        increment, so a retry can never count one call twice.
         """
         params = Params()
         tool = params.add(RecordID(self.table, usage.tool_id), "tool")

@@ -17,6 +17,7 @@ import pytest
 from surrealdb import RecordID
 
 from agentical_repo import (
+    AlreadyExistsError,
     Database,
     NotFoundError,
     PaginationParams,
@@ -254,6 +255,21 @@ async def test_track_usage_200_concurrent_calls_lose_nothing(repos: Repositories
     assert stats.calls == n
     assert stats.successes == n - n // 5
     assert stats.by_agent == {str(a.id): n // 4 for a in agents}
+
+
+async def test_resending_a_committed_track_usage_block_cannot_double_count(
+    repos: Repositories, db: Database
+) -> None:
+    """The retry-safety argument, checked: the block carries the usage row's id, so a
+    block that did commit and is sent again fails on that id and rolls back its own
+    increment (a conflicted block commits nothing, so that one is safe to re-send)."""
+    tool = await make_tool(repos, "web")
+    statement = repos.tools._track_usage_statement(ToolUsage(tool_id=tool.id))
+    await db.execute(statement)
+    with pytest.raises(AlreadyExistsError):
+        await db.execute(statement)
+    assert (await repos.tools.get(tool.id)).usage_count == 1
+    assert await usage_rows(db, tool.id) == 1
 
 
 async def test_track_usage_concurrently_on_many_tools(repos: Repositories, db: Database) -> None:
