@@ -329,3 +329,12 @@ class UserRepository(BaseRepository[User]):
         )
         statement = Statement(text, params.vars, operation="UPDATE", table=SESSION_TABLE)
         return await self._write(statement, lambda rows: len(rows or []))
+
+    async def purge_sessions(self) -> int:
+        """Delete expired and revoked sessions (housekeeping); returns how many were deleted."""
+        text = (
+            f"DELETE {SESSION_TABLE} WHERE expires_at <= time::now() OR revoked_at != NONE "
+            "RETURN VALUE $before.id"
+        )
+        statement = Statement(text, {}, operation="DELETE", table=SESSION_TABLE)
+        return await self._write(statement, lambda rows: len(rows or []))
