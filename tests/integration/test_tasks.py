@@ -16,7 +16,6 @@ from agentical_repo import (
     NotFoundError,
     PaginationParams,
     Repositories,
-    TransactionError,
     ValidationError,
 )
 from agentical_repo.models import Agent, Task, TaskStatus, Workflow
@@ -237,7 +236,8 @@ async def test_concurrent_three_cycle_never_closes(repos: Repositories, db: Data
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         assert len(failures) == 1, results
-        assert isinstance(failures[0], ValidationError) and failures[0].code == "cycle"
+        assert isinstance(failures[0], ValidationError)
+        assert failures[0].code == "cycle"
         order = await repos.tasks.get_dependencies(a.id, recursive=True)
         assert a.id not in {t.id for t in order}
 
@@ -250,7 +250,9 @@ async def test_concurrent_unrelated_dependencies_all_commit(repos: Repositories,
     assert await edge_count(db, "depends_on") == 12
 
 
-async def test_dependency_chain_deeper_than_engine_limit_is_refused(repos: Repositories, db: Database) -> None:
+async def test_dependency_chain_deeper_than_engine_limit_is_refused(
+    repos: Repositories, db: Database
+) -> None:
     ids = [RecordID("task", uuid.uuid4()) for _ in range(300)]
     await db.query(
         "FOR $t IN $ids { CREATE $t SET title = 'c' };"
@@ -346,7 +348,7 @@ async def test_topological_order_is_deterministic(repos: Repositories, db: Datab
     left = await mk(Task(title="left", priority=1, workflow_id=wf.id))
     right = await mk(Task(title="right", priority=7, workflow_id=wf.id))
     top = await mk(Task(title="top", priority=100, workflow_id=wf.id))
-    solo = await mk(Task(title="solo", priority=3, workflow_id=wf.id))
+    await mk(Task(title="solo", priority=3, workflow_id=wf.id))
     outside = await mk(Task(title="outside"))
     for src, dst in [(left, base), (right, base), (top, left), (top, right), (base, outside)]:
         await repos.tasks.add_dependency(src.id, dst.id)
@@ -386,12 +388,14 @@ async def test_lifecycle_stamps_times_and_records_history(repos: Repositories, d
         running = await repos.tasks.start(task.id)
     assert c.count == 1
     assert running.status is TaskStatus.RUNNING
-    assert running.started_at is not None and running.finished_at is None
+    assert running.started_at is not None
+    assert running.finished_at is None
     assert running.version == task.version + 1
     done = await repos.tasks.complete(task.id, {"answer": 42, "none": None})
     assert done.status is TaskStatus.COMPLETED
     assert done.output == {"answer": 42, "none": None}
-    assert done.finished_at is not None and done.finished_at >= running.started_at  # type: ignore[operator]
+    assert done.finished_at is not None
+    assert done.finished_at >= running.started_at
     with db.count_requests() as c:
         history = await repos.tasks.get_history(task.id)
     assert c.count == 1
@@ -408,12 +412,15 @@ async def test_fail_retry_cancel_paths(repos: Repositories) -> None:
     (task,) = await make_tasks(repos, "t")
     await repos.tasks.start(task.id)
     failed = await repos.tasks.fail(task.id, {"error": "boom"})
-    assert failed.status is TaskStatus.FAILED and failed.output == {"error": "boom"}
+    assert failed.status is TaskStatus.FAILED
+    assert failed.output == {"error": "boom"}
     again = await repos.tasks.retry(task.id)
     assert again.status is TaskStatus.PENDING
-    assert again.started_at is None and again.finished_at is None
+    assert again.started_at is None
+    assert again.finished_at is None
     cancelled = await repos.tasks.cancel(task.id)
-    assert cancelled.status is TaskStatus.CANCELLED and cancelled.finished_at is not None
+    assert cancelled.status is TaskStatus.CANCELLED
+    assert cancelled.finished_at is not None
     statuses = [e.to_status.value for e in await repos.tasks.get_history(task.id)]
     assert statuses == ["pending", "running", "failed", "pending", "cancelled"]
 
@@ -466,8 +473,16 @@ async def test_history_records_every_write_path(repos: Repositories, db: Databas
     await repos.tasks.update(a.id, {"title": "renamed"})  # not a status change: no event
     await repos.tasks.update_many({"id__in": [a.id, b.id]}, {"status": "cancelled"})
     await db.query("UPDATE $t SET status = 'pending'", {"t": RecordID("task", b.id)})
-    assert [e.to_status.value for e in await repos.tasks.get_history(a.id)] == ["pending", "running", "cancelled"]
-    assert [e.to_status.value for e in await repos.tasks.get_history(b.id)] == ["pending", "cancelled", "pending"]
+    assert [e.to_status.value for e in await repos.tasks.get_history(a.id)] == [
+        "pending",
+        "running",
+        "cancelled",
+    ]
+    assert [e.to_status.value for e in await repos.tasks.get_history(b.id)] == [
+        "pending",
+        "cancelled",
+        "pending",
+    ]
     assert await repos.tasks.get_history(uuid.uuid4()) == []
     with db.count_requests() as c, pytest.raises(ValidationError):
         await repos.tasks.get_history("nope")
@@ -488,11 +503,16 @@ async def test_dependency_and_lifecycle_inside_a_transaction(repos: Repositories
     assert (await repos.tasks.get(b.id)).status is TaskStatus.RUNNING
     # a cycle inside a transaction aborts all of it
     c = Task(title="c")
-    with pytest.raises((ValidationError, TransactionError)) as info:
+
+    async def cyclic() -> None:
         async with repos.transaction() as tx:
             await tx.tasks.create(c)
             await tx.tasks.add_dependency(b.id, a.id)
-    assert "cycle" in str(info.value)
+
+    with pytest.raises(ValidationError) as info:
+        await cyclic()
+    assert info.value.code == "cycle"
+    assert info.value.context["statement_index"] == 1
     assert await repos.tasks.get_by_id(c.id) is None
     assert await edge_count(db, "depends_on") == 1
 
