@@ -415,3 +415,16 @@ async def test_delete_workflow_leaves_no_dangling_edges(repos: Repositories, db:
     assert [t.id for t in await repos.tasks.get_dependencies(a.id)] == [b.id]
     assert await repos.workflows.get_execution(run.id) is None  # executions cascade
     assert await repos.workflows.get_tasks(wf.id) == []
+
+
+async def test_workflow_id_of_a_missing_workflow_gets_no_edge(repos: Repositories, db: Database) -> None:
+    """record<workflow> does not check existence; the schema event relates only real workflows."""
+    ghost = uuid.uuid4()
+    task = await repos.tasks.create(Task(title="t", workflow_id=ghost))
+    assert task.workflow_id == ghost
+    assert await has_task_edges(db) == []
+    wf = await repos.workflows.create(Workflow(id=ghost, name="late"))
+    assert await repos.workflows.get_tasks(wf.id) == []
+    added = await repos.workflows.add_task(wf.id, task.id)  # repairs the edge, keeps the version
+    assert added.version == task.version
+    assert await has_task_edges(db) == [(wf.id, task.id, None)]
