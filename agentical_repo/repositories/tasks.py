@@ -165,9 +165,16 @@ class TaskRepository(BaseRepository[Task]):
     async def get_by_status(
         self, status: TaskStatus | str, pagination: PaginationParams | None = None
     ) -> list[Task]:
-        """Tasks in ``status`` (indexed), paged by ``pagination`` (default: 50 newest)."""
+        """Tasks in ``status`` (indexed), most urgent first; one page when ``pagination`` is given.
+
+        Without ``pagination`` every match is returned (``list`` would cut at 50 silently).
+        """
         checked = task_status(status)
-        return await self.list({"status": checked.value}, pagination)
+        if pagination is not None:
+            return await self.list({"status": checked.value}, pagination)
+        params = Params()
+        text = f"SELECT * FROM task WHERE status = {params.add(checked.value, 'status')} {_TASK_ORDER}"
+        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
 
     async def get_by_workflow(self, workflow_id: IdLike) -> list[Task]:
         """Every task of the workflow (by ``workflow_id``, indexed), most urgent first.

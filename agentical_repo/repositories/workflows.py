@@ -29,6 +29,7 @@ from ..models import (
     WorkflowStatus,
 )
 from ..models.graph import TaskDependency, WorkflowGraph
+from ..surql import builder
 from ..surql.filters import Page, PaginationParams
 from ..surql.statement import Params, Statement
 from .base import BaseRepository, IdLike, as_uuid
@@ -84,7 +85,10 @@ class WorkflowRepository(BaseRepository[Workflow]):
     async def get_by_status(
         self, status: WorkflowStatus | str, pagination: PaginationParams | None = None
     ) -> list[Workflow]:
-        """Workflows in ``status`` (indexed), paged by ``pagination`` (default: 50 newest)."""
+        """Workflows in ``status`` (indexed), by name; one page when ``pagination`` is given.
+
+        Without ``pagination`` every match is returned (``list`` would cut at 50 silently).
+        """
         try:
             checked = WorkflowStatus(status)
         except (ValueError, TypeError):
@@ -92,7 +96,12 @@ class WorkflowRepository(BaseRepository[Workflow]):
             raise ValidationError(
                 f"status must be one of {allowed}", context={"argument": "status"}
             ) from None
-        return await self.list({"status": checked.value}, pagination)
+        if pagination is not None:
+            return await self.list({"status": checked.value}, pagination)
+        statement = builder.select(
+            self.table, where=self._where({"status": checked.value}), order_by=("name", "id")
+        )
+        return self._decode_list(await self._read(statement))
 
     # ------------------------------------------------------------------ executions
 

@@ -55,6 +55,13 @@ async def test_get_by_status(repos: Repositories, db: Database) -> None:
     assert await repos.tasks.get_by_status("completed") == []
     page = await repos.tasks.get_by_status("running", PaginationParams(limit=1, order_by=("title",)))
     assert [t.id for t in page] == [b.id]
+    # without pagination: every match (no silent cut at 50), most urgent first
+    await repos.tasks.create_many(Task(title=f"bulk{i}", priority=i % 7) for i in range(70))
+    with db.count_requests() as n:
+        pending = await repos.tasks.get_by_status("pending")
+    assert n.count == 1
+    assert len(pending) == 71
+    assert [t.priority for t in pending] == sorted((t.priority for t in pending), reverse=True)
     with db.count_requests() as c_:
         for bad in ("bogus", None, 3, "PENDING"):
             with pytest.raises(ValidationError) as info:

@@ -66,6 +66,14 @@ async def test_get_by_status(repos: Repositories, db: Database) -> None:
     }
     assert [w.id for w in await repos.workflows.get_by_status("draft")] == [draft.id]
     assert await repos.workflows.get_by_status("cancelled") == []
+    # without pagination: every match (no silent cut at 50), by name
+    await repos.workflows.create_many(
+        Workflow(name=f"w{i:03d}", status=WorkflowStatus.PAUSED) for i in range(60)
+    )
+    with db.count_requests() as c:
+        paused = await repos.workflows.get_by_status("paused")
+    assert c.count == 1
+    assert [w.name for w in paused] == [f"w{i:03d}" for i in range(60)]
     page = await repos.workflows.get_by_status("active", PaginationParams(limit=1, order_by=("name",)))
     assert [w.id for w in page] == [active.id]
     with db.count_requests() as c:
