@@ -67,6 +67,10 @@ def check_payload(vars: Mapping[str, Any]) -> None:
         if type(value) is dict and name in ("content", "data"):
             for key, item in value.items():
                 budget = _payload_budget(item, 1, budget, name, key)
+        elif type(value) is list and name == "rows":  # create_many's INSERT: a list of record bodies
+            for row in value:
+                for key, item in row.items() if type(row) is dict else ((None, row),):
+                    budget = _payload_budget(item, 2, budget, name, key)
         else:
             budget = _payload_budget(value, 0, budget, name, None)
 
