@@ -74,7 +74,7 @@ class MessageRepository(BaseRepository[Message]):
 
     async def add_message(self, message: Message) -> Message:
         """Store a message; ``created_at`` comes from the database and orders the conversation."""
-        return await self.create(message)
+        return await self.create(self._check_entity(message, "message"))
 
     async def get_conversation(
         self, conversation_id: IdLike, *, limit: int = 50, before: str | None = None
