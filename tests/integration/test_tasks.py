@@ -544,3 +544,18 @@ async def test_delete_task_leaves_no_dangling_edges(repos: Repositories, db: Dat
     assert [t.id for t in await repos.workflows.get_tasks(wf.id)] == [a.id, c.id]
     # a and c are independent again: the former cycle-closing edge is now allowed
     await repos.tasks.add_dependency(c.id, a.id)
+
+
+async def test_concurrent_starts_exactly_one_wins(repos: Repositories) -> None:
+    """Lifecycle checks run inside the writing request: racing starts cannot both succeed."""
+    for _ in range(5):
+        (task,) = await make_tasks(repos, "t")
+        results = await asyncio.gather(
+            *(repos.tasks.start(task.id) for _ in range(4)), return_exceptions=True
+        )
+        winners = [r for r in results if isinstance(r, Task)]
+        losers = [r for r in results if not isinstance(r, Task)]
+        assert len(winners) == 1
+        assert all(isinstance(r, ConflictError) and r.code == "invalid_transition" for r in losers), losers
+        history = await repos.tasks.get_history(task.id)
+        assert [e.to_status.value for e in history] == ["pending", "running"]

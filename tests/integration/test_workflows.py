@@ -436,3 +436,21 @@ async def test_workflow_id_of_a_missing_workflow_gets_no_edge(repos: Repositorie
     added = await repos.workflows.add_task(wf.id, task.id)  # repairs the edge, keeps the version
     assert added.version == task.version
     assert await has_task_edges(db) == [(wf.id, task.id, None)]
+
+
+async def test_concurrent_finishes_exactly_one_wins(repos: Repositories) -> None:
+    wf = await make_workflow(repos)
+    for _ in range(5):
+        run = await repos.workflows.start_execution(wf.id)
+        results = await asyncio.gather(
+            *(repos.workflows.finish_execution(run.id, s) for s in ("completed", "failed", "cancelled")),
+            return_exceptions=True,
+        )
+        winners = [r for r in results if isinstance(r, WorkflowExecution)]
+        assert len(winners) == 1
+        for r in results:
+            if not isinstance(r, WorkflowExecution):
+                assert isinstance(r, ConflictError)
+                assert r.code == "already_finished"
+                assert r.context["status"] == winners[0].status.value
+        assert await repos.workflows.get_execution(run.id) == winners[0]
