@@ -117,6 +117,13 @@ def select(
     identifier(table, what="table")
     params = Params()
     projection = ", ".join(quote(f) for f in fields) if fields else "*"
+    if fields:  # the engine refuses ORDER BY a path the projection lacks ("Missing order idiom")
+        keys = (order_by,) if isinstance(order_by, str) else order_by
+        missing = [k for k in keys if isinstance(k, str) and k.lstrip("+-") not in fields]
+        if missing:
+            raise ValidationError(
+                "every order_by field must also be in fields", context={"argument": "order_by"}
+            )
     if omit:
         projection += " OMIT " + ", ".join(quote(f) for f in omit)
     target = table
