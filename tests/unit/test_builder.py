@@ -101,7 +101,7 @@ def test_select_all() -> None:
 def test_select_full() -> None:
     st = builder.select(
         "agent",
-        fields=["name", "status", "config.model"],
+        fields=["name", "status", "config.model", "created_at", "priority"],
         where=Fragment("status = $status", {"status": "active"}),
         order_by=["-created_at", "name", "-priority"],
         limit=10,
@@ -109,7 +109,7 @@ def test_select_full() -> None:
         fetch=["owner", "tools"],
     )
     assert st.text == (
-        "SELECT name, status, config.model FROM agent WHERE status = $status "
+        "SELECT name, status, config.model, created_at, priority FROM agent WHERE status = $status "
         "ORDER BY created_at DESC, name ASC, priority DESC LIMIT $limit START $start FETCH owner, tools"
     )
     assert st.vars == {"status": "active", "limit": 10, "start": 20}
@@ -119,6 +119,19 @@ def test_select_start_zero_and_limit_zero() -> None:
     st = builder.select("agent", limit=0, start=0)
     assert st.text == "SELECT * FROM agent LIMIT $limit"
     assert st.vars == {"limit": 0}
+
+
+def test_select_order_by_needs_the_field_in_the_projection() -> None:
+    # The engine refuses "SELECT id FROM t ORDER BY p" ("Missing order idiom"): refuse it before I/O.
+    with pytest.raises(ValidationError) as info:
+        builder.select("agent", fields=["id"], order_by=["-priority"])
+    assert info.value.context == {"argument": "order_by"}
+    with pytest.raises(ValidationError):
+        builder.select("agent", fields=["config"], order_by="config.model")
+    unprojected = builder.select("agent", order_by=["-priority"])
+    assert unprojected.text == "SELECT * FROM agent ORDER BY priority DESC"
+    st = builder.select("agent", fields=["config.model"], order_by=["+config.model"])
+    assert st.text == "SELECT config.model FROM agent ORDER BY config.model ASC"
 
 
 def test_select_group_by_and_group_all() -> None:
