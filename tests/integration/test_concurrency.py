@@ -84,7 +84,7 @@ async def test_same_expected_version_has_exactly_one_winner(cdb: Database, metho
     for r in range(rounds):
         version = (await repos.agents.get(agent.id)).version
 
-        async def write(i: int, r: int = r, version: int = version) -> str | None:
+        async def write(i: int, r: int = r, version: int = version) -> str:
             key = f"r{r}w{i}"
             try:
                 if method == "update_state":
@@ -92,12 +92,12 @@ async def test_same_expected_version_has_exactly_one_winner(cdb: Database, metho
                 else:
                     await repos.agents.update(agent.id, {f"state.{key}": i}, expected_version=version)
             except ConflictError as exc:
-                assert exc.code == "stale_version", exc
-                return None
+                return f"lost:{exc.code}"
             return key
 
         outcome = await asyncio.gather(*(write(i) for i in range(writers)))
-        won = [k for k in outcome if k is not None]
+        assert all(k == "lost:stale_version" for k in outcome if k.startswith("lost:")), outcome
+        won = [k for k in outcome if not k.startswith("lost:")]
         assert len(won) == 1, f"round {r}: {len(won)} writers won with the same expected_version"
         winners.extend(won)
     final = await repos.agents.get(agent.id)
