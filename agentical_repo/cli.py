@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = actions.add_parser(name, help=text, description=text)
         connection(p)
         p.add_argument("--dir", default=None, help="schema directory (default: the packaged schema)")
+        if name == "verify":
+            p.add_argument(
+                "--scratch",
+                choices=("auto", "embedded", "server"),
+                default="auto",
+                help="where the files are applied for comparison: an in-process mem:// engine, a temporary "
+                "database on the server, or auto (embedded for embedded URLs, server for servers)",
+            )
 
     demo = commands.add_parser("demo", help="seed a demo agent workspace and run the headline queries")
     connection(demo)
@@ -186,7 +194,7 @@ async def _schema_verify(db: Database, args: argparse.Namespace, console: Consol
 
     from . import migrations
 
-    report = await migrations.verify(db, args.dir)
+    report = await migrations.verify(db, args.dir, scratch=getattr(args, "scratch", "auto"))
     if report.ok:
         console.print(f"[green]schema matches[/] the files on {_where(db.settings)}")
         return EXIT_OK

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import (
     AgenticalError,
     ConflictError,
-    DatabaseUnavailableError,
     QueryError,
     ValidationError,
 )
@@ -522,45 +521,81 @@ def diff_definitions(expected: Definitions, actual: Definitions) -> list[Differe
     return diffs
 
 
-async def _scratch_definitions(db: Database, directory: str | Path | None) -> Definitions:
-    """Apply the files to a throwaway database and read its definitions.
+Scratch = Literal["auto", "embedded", "server"]
 
-    Prefers a separate embedded ``mem://`` engine (nothing touches the live server);
-    where the embedded engine is not installed, uses a fresh database on the live
-    server and removes it afterwards.
-    """
+
+async def _definitions_from_files(scratch: Database, directory: str | Path | None) -> Definitions:
+    await scratch.connect()
+    await apply(scratch, directory)
+    return await definitions(scratch)
+
+
+async def _embedded_scratch(directory: str | Path | None) -> Definitions:
+    """A separate in-process ``mem://`` engine: nothing touches the live database."""
     from .database import Database as _Database
     from .settings import DatabaseSettings
 
     scratch = _Database(DatabaseSettings(url="mem://", namespace="verify", database="scratch", max_retries=0))
     try:
-        await scratch.connect()
-    except DatabaseUnavailableError:
-        if db.settings.is_embedded:
-            raise
-        name = f"_verify_{uuid.uuid4().hex}"
-        scratch = _Database(db.settings.model_copy(update={"database": name}))
-        try:
-            await scratch.connect()
-            await apply(scratch, directory)
-            return await definitions(scratch)
-        finally:
-            try:
-                await scratch.query(f"REMOVE DATABASE IF EXISTS {name}")
-            finally:
-                await scratch.close()
-    try:
-        await apply(scratch, directory)
-        return await definitions(scratch)
+        return await _definitions_from_files(scratch, directory)
     finally:
         await scratch.close()
 
 
-async def verify(db: Database, directory: str | Path | None = None) -> DriftReport:
-    """Compare the live schema with the one the files build; report each difference by name."""
+async def _server_scratch(db: Database, directory: str | Path | None) -> Definitions:
+    """A fresh database on the live server (same engine version, so the same canonical
+    DDL text), through a second connection; removed afterwards."""
+    from .database import Database as _Database
+
+    name = f"_verify_{uuid.uuid4().hex}"
+    scratch = _Database(db.settings.model_copy(update={"database": name}))
+    try:
+        return await _definitions_from_files(scratch, directory)
+    finally:
+        try:
+            if scratch.connected:
+                await scratch.query(f"REMOVE DATABASE IF EXISTS {name}")
+        finally:
+            await scratch.close()
+
+
+async def _scratch_definitions(db: Database, directory: str | Path | None, scratch: Scratch) -> Definitions:
+    """Apply the files to a throwaway database and read its definitions.
+
+    ``auto``: an embedded live database is compared with an embedded ``mem://``
+    scratch (a second handle on a ``surrealkv://`` path is refused anyway); a server
+    with a scratch database on that server, because ``INFO`` prints canonical DDL
+    and two engine versions may print the same definition differently. If the
+    server refuses to create the scratch database (permissions), ``auto`` falls
+    back to the embedded engine when it is installed.
+    """
+    mode = scratch
+    if mode == "auto":
+        mode = "embedded" if db.settings.is_embedded else "server"
+    if mode == "embedded":
+        return await _embedded_scratch(directory)
+    try:
+        return await _server_scratch(db, directory)
+    except QueryError:
+        if scratch != "auto":
+            raise
+        return await _embedded_scratch(directory)
+
+
+async def verify(
+    db: Database, directory: str | Path | None = None, *, scratch: Scratch = "auto"
+) -> DriftReport:
+    """Compare the live schema with the one the files build; report each difference by name.
+
+    ``scratch`` picks where the files are applied for comparison: ``embedded``
+    (an in-process ``mem://`` engine), ``server`` (a temporary database next to the
+    live one, removed afterwards) or ``auto`` (see ``_scratch_definitions``).
+    """
+    if scratch not in ("auto", "embedded", "server"):
+        raise ValidationError("scratch must be auto, embedded or server", context={"argument": "scratch"})
     files = discover(directory)
     current = _compare(files, await applied_migrations(db))
-    expected = await _scratch_definitions(db, directory)
+    expected = await _scratch_definitions(db, directory, scratch)
     actual = await definitions(db)
     return DriftReport(diff_definitions(expected, actual), current.pending)
 

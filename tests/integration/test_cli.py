@@ -82,6 +82,10 @@ def test_apply_status_verify_on_surrealkv(tmp_path: Path, capsys: pytest.Capture
     assert "extra table stray" in out
     assert "changed field agent.name" in out
     assert "3 difference(s)" in out
+    code, again, _ = run(capsys, "schema", "verify", "--url", url, "--scratch", "embedded")
+    assert code == EXIT_DRIFT
+    assert again == out
+    assert run(capsys, "schema", "verify", "--url", url, "--scratch", "nowhere")[0] == EXIT_ERROR
 
 
 def test_url_defaults_to_the_environment(

@@ -107,3 +107,22 @@ def test_diff_definitions_orders_and_classifies() -> None:
         Difference("missing", "table", "a", "DEFINE TABLE a", None),
         Difference("extra", "table", "b", None, "DEFINE TABLE b"),
     ]
+
+
+async def test_every_scratch_mode_finds_the_same_drift(db: Database) -> None:
+    await db.query("REMOVE INDEX tool_name ON tool")
+    for mode in ("auto", "embedded", "server"):
+        report = await migrations.verify(db, scratch=mode)  # type: ignore[arg-type]
+        assert report.labels() == ["missing index tool.tool_name"], mode
+    if not db.settings.is_embedded:  # on a server the temporary scratch database is dropped again
+        info = (await db.query("INFO FOR NS"))[0]
+        assert not [name for name in info["databases"] if name.startswith("_verify_")]
+
+
+async def test_verify_refuses_an_unknown_scratch_mode(db: Database) -> None:
+    import pytest
+
+    from agentical_repo import ValidationError
+
+    with pytest.raises(ValidationError, match="scratch"):
+        await migrations.verify(db, scratch="cloud")  # type: ignore[arg-type]
