@@ -68,7 +68,7 @@ _TASK_ORDER = "ORDER BY priority DESC, created_at ASC, id ASC"
 def must_exist(ref: str, what: str) -> str:
     """A block line that aborts with ``not_found`` naming ``what`` unless record ``ref`` exists."""
     throw = f"THROW {{ kind: 'not_found', what: '{what}' }}"
-    return f"  IF (SELECT VALUE id FROM ONLY {ref}) = NONE {{ {throw} }};\n"
+    return f"  IF !record::exists({ref}) {{ {throw} }};\n"
 
 
 def status_index(params: Params, values: Sequence[str]) -> str:
