@@ -259,3 +259,26 @@ def test_console_script_and_python_m(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: invalid url")
     assert "Traceback" not in done.stderr
+
+
+def test_python_m_entry_in_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runpy
+
+    url = kv(tmp_path)
+    monkeypatch.setattr(
+        sys, "argv", ["agentical_repo", "schema", "apply", "--url", url, "--namespace", "ops"]
+    )
+    with pytest.raises(SystemExit) as done:
+        runpy.run_module("agentical_repo", run_name="__main__")
+    assert done.value.code == 0
+    assert "(ops/main)" in capsys.readouterr().out
+    code, out, _ = run(capsys, "schema", "status", "--url", url, "--namespace", "ops", "--database", "main")
+    assert code == EXIT_OK
+    assert ", 0 pending" in out
+    code, out, _ = run(capsys, "schema", "status", "--url", url, "--namespace", "other")
+    assert code == EXIT_OK
+    n = len(migrations.discover())
+    assert f"0 applied, {n} pending" in out  # another namespace: nothing applied there
+    assert run(capsys, "schema", "status", "--url", url, "--namespace", "bad-name")[0] == EXIT_ERROR
