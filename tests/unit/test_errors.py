@@ -337,3 +337,54 @@ def test_error_fields() -> None:
     assert tx.statement_index == 3
     assert TransactionError("t").statement_index is None
     assert TransactionError("t", context={"statement_index": "3"}).statement_index is None
+
+
+# --------------------------------------------------------------------------- SDK exceptions
+
+
+def test_error_from_sdk_maps_each_sdk_class() -> None:
+    import surrealdb
+
+    from agentical_repo.errors import error_from_sdk
+
+    secret = {"pw": "sdk-secret-value"}
+    ours = NotFoundError("already ours")
+    assert error_from_sdk(ours) is ours
+    for exc in (surrealdb.TransportError("gone sdk-secret-value"), ConnectionError("reset"), TimeoutError()):
+        err = error_from_sdk(exc, vars=secret)
+        assert type(err) is DatabaseUnavailableError
+        assert "sdk-secret-value" not in str(err)
+        assert err.context["cause"] == type(exc).__name__
+    server = surrealdb.ServerError(
+        "NotFound", "The table 'nope' does not exist", details={"kind": "Table", "details": {"name": "nope"}}
+    )
+    err = error_from_sdk(server)
+    assert type(err) is QueryError
+    assert err.code == "table_missing"
+    parse = error_from_sdk(surrealdb.ServerError("Validation", "Parse error: Unexpected token"))
+    assert (type(parse), parse.code) == (QueryError, "parse_error")
+    for exc in (
+        surrealdb.InvalidRecordIdError("bad id"),
+        surrealdb.InvalidTableError("bad table"),
+        surrealdb.InvalidUrlError("bad url"),
+        surrealdb.InvalidDurationError("bad duration"),
+    ):
+        assert type(error_from_sdk(exc)) is ValidationError
+    unsupported = error_from_sdk(surrealdb.UnsupportedEngineError("rocksdb://x"))
+    assert type(unsupported) is DatabaseUnavailableError
+    assert "agentical-repo[embedded]" in str(unsupported)
+    other = error_from_sdk(RuntimeError("weird sdk-secret-value"), vars=secret)
+    assert type(other) is QueryError
+    assert "sdk-secret-value" not in str(other)
+
+
+def test_redact_walks_nested_vars_to_a_bounded_depth() -> None:
+    deep: Any = "deep-secret"
+    for _ in range(4):  # 8 levels: dict, list, dict, list...
+        deep = {"k": [deep]}
+    assert redact("x deep-secret y", [deep]) == "x <redacted> y"
+    too_deep: Any = "abyss-secret"
+    for _ in range(20):
+        too_deep = [too_deep]
+    assert redact("abyss-secret", [too_deep]) == "abyss-secret"  # bounded walk; phrases still apply
+    assert redact("key 'my key' here", [{"my key": 1}]) == "key '<redacted>' here"  # non-identifier keys

@@ -460,3 +460,10 @@ def test_keyset_condition_nested_and_reserved_paths() -> None:
 def test_keyset_condition_needs_one_value_per_key() -> None:
     with pytest.raises(ValueError):
         keyset_condition(ORDER, [1])
+
+
+def test_cursor_round_trip_with_list_values() -> None:
+    edge = [RecordID("agent", U), RecordID("tool", U)]
+    order = [("in_out", False), ("id", False)]
+    values = [edge, RecordID("uses", edge)]
+    assert decode_cursor(encode_cursor(order, values), order) == values
