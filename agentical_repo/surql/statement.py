@@ -179,7 +179,7 @@ class Params:
 
     def add(self, value: Any, hint: str = "v") -> str:
         """Bind ``value`` and return its ``$name`` reference."""
-        base = hint.replace(".", "_")
+        base = hint.replace(".", "_")[:64]  # a long valid dotted path must not make an invalid name
         base = identifier(base, what="parameter") if base else "v"
         if base in PROTECTED_PARAMS:
             base = f"{base}_v"
