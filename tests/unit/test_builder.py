@@ -398,3 +398,10 @@ def test_returning_is_one_of_the_four_forms(call: object, bad: str) -> None:
     with pytest.raises(ValidationError) as info:
         call(bad)  # type: ignore[operator]
     assert info.value.context == {"argument": "returning"}
+
+
+def test_long_valid_paths_are_accepted() -> None:
+    path = "a" * 128 + "." + "b" * 128
+    st = builder.update("agent", A, set={path: 1})
+    assert st.text == f"UPDATE $id SET {path} = ${'a' * 64} RETURN AFTER"
+    assert st.vars["a" * 64] == 1

@@ -230,3 +230,13 @@ def test_composed_count_matches_sum_of_counts() -> None:
     composed = compose(parts)
     assert composed.counts == (1, 1, 2)
     assert composed.statement.count == sum(composed.counts)
+
+
+def test_params_long_hint_is_truncated_not_refused() -> None:
+    path = "a" * 100 + "." + "b" * 100  # a valid dotted path (each segment ≤ 128)
+    p = Params()
+    first = p.add(1, path)
+    second = p.add(2, path)
+    assert first == "$" + "a" * 64
+    assert second == "$" + "a" * 64 + "_1"
+    Statement(f"RETURN [{first}, {second}]", p.vars)
