@@ -90,6 +90,9 @@ class Database:
         self._connect_lock = asyncio.Lock()
         self._counters: list[RequestCounter] = []
         self.requests_sent = 0
+        #: coroutines run on every newly opened SDK connection before it is used (e.g. to
+        #: restore an end-user session after a reconnect); one that raises fails the connect
+        self.open_hooks: list[Callable[[Any], Awaitable[None]]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,6 +144,8 @@ class Database:
                     s.connect_timeout,
                 )
             await asyncio.wait_for(client.use(self.namespace, self.database), s.connect_timeout)
+            for hook in self.open_hooks:
+                await asyncio.wait_for(hook(client), s.connect_timeout)
         except BaseException as exc:
             # a half-open client (e.g. connected, then signin refused) would leak its connection
             if client is not None:
