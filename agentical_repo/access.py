@@ -1,0 +1,100 @@
+"""End-user (record access) sign-in: a connection the database itself confines to one user.
+
+``schema/0005_access.surql`` defines ``DEFINE ACCESS user_access ON DATABASE TYPE
+RECORD`` (argon2 password check against ``user.password_hash``) and table
+``PERMISSIONS`` on ``user``, ``user_session`` and ``message``. A ``Database`` whose
+connection has been signed in with :func:`signin_user` is ``$auth`` = that user:
+the engine returns only their own user record, sessions and messages, and ignores
+writes to anyone else's. The application's own connection (system user) is not
+restricted by table permissions.
+
+Reconnects fail closed: the access token (never the password) is kept and
+re-presented on every new connection; if it is refused (expired, revoked, a fresh
+``mem://`` engine) the reconnect fails instead of silently coming back with the
+settings' system credentials or, on an embedded engine, full anonymous access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from .errors import AgenticalError, RepositoryError, ValidationError
+from .surql.idents import is_identifier
+
+if TYPE_CHECKING:
+    from .database import Database
+
+__all__ = ["DEFAULT_ACCESS", "AccessDeniedError", "signin_user"]
+
+DEFAULT_ACCESS = "user_access"
+
+
+class AccessDeniedError(RepositoryError):
+    """Sign-in refused: unknown email, wrong password, inactive user, or an expired session.
+
+    The message is the same for every cause, so it does not reveal which emails exist.
+    """
+
+    code = "access_denied"
+
+
+def _check_text(value: Any, argument: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise ValidationError(
+            f"{argument} must be a non-empty string of at most {max_length} characters",
+            context={"argument": argument},
+        )
+    return value
+
+
+async def signin_user(db: Database, email: str, password: str, *, access: str = DEFAULT_ACCESS) -> str:
+    """Sign ``db``'s connection in as the user with ``email``/``password``; return the access token.
+
+    From then on every request on ``db`` runs as that user under the table
+    permissions. ``AccessDeniedError`` when the credentials are refused;
+    ``ValidationError`` (before any I/O) for arguments of the wrong shape. The
+    password is sent once, as a bound sign-in variable, and is not kept.
+    """
+    _check_text(email, "email", 320)
+    _check_text(password, "password", 1024)
+    if not is_identifier(access):
+        raise ValidationError("access must be an identifier", context={"argument": "access"})
+    await db.connect()
+    params = {
+        "namespace": db.namespace,
+        "database": db.database,
+        "access": access,
+        "variables": {"email": email, "password": password},
+    }
+    try:
+        tokens = await asyncio.wait_for(db.client.signin(params), db.settings.connect_timeout)
+    except TimeoutError:
+        from .errors import DatabaseUnavailableError
+
+        raise DatabaseUnavailableError("sign-in got no answer within connect_timeout") from None
+    except AgenticalError:
+        raise
+    except Exception as exc:
+        raise AccessDeniedError(
+            "sign-in refused: wrong email or password, or the user is inactive",
+            context={"access": access, "cause": type(exc).__name__},
+        ) from None
+    token = tokens.access if hasattr(tokens, "access") else tokens
+    if not isinstance(token, str):
+        raise AccessDeniedError("sign-in returned no access token", context={"access": access})
+
+    async def restore(client: Any) -> None:
+        try:
+            await client.authenticate(token)
+        except Exception:
+            raise AccessDeniedError(
+                "the user session could not be restored on a new connection; sign in again",
+                context={"access": access},
+            ) from None
+
+    # replace any earlier end-user session of this Database
+    db.open_hooks[:] = [h for h in db.open_hooks if not getattr(h, "_agentical_user_session", False)]
+    restore._agentical_user_session = True  # type: ignore[attr-defined]
+    db.open_hooks.append(restore)
+    return token
