@@ -26,6 +26,7 @@ second process cannot even open it while a runner holds it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -128,6 +129,12 @@ class SqlStatement:
 
 
 def split_statements(sql: str) -> list[SqlStatement]:
+    """Split SurrealQL into its top-level statements (see ``_split``); cached per text."""
+    return list(_split(sql))
+
+
+@functools.lru_cache(maxsize=64)
+def _split(sql: str) -> tuple[SqlStatement, ...]:
     """Split SurrealQL into its top-level statements.
 
     ``;`` ends a statement only outside strings, comments and ``{} () []`` nesting
@@ -169,7 +176,7 @@ def split_statements(sql: str) -> list[SqlStatement]:
             if ch == "\n":
                 line += 1
     flush()
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
