@@ -359,3 +359,23 @@ async def test_invalid_statement_input_is_refused_before_io(db: Database) -> Non
         with pytest.raises(ValidationError):
             Statement("RETURN $auth", {"auth": 1})
     assert c.count == 0
+
+
+async def test_closed_connection_without_retries_is_unavailable_not_unknown(engine_url: EngineUrl) -> None:
+    """Refused before sending: a plain DatabaseUnavailableError (never CommitUnknownError), then reopen."""
+    async with Database(own_settings(engine_url, max_retries=0)) as db:
+        await db.client.close()
+        with db.count_requests() as c, pytest.raises(DatabaseUnavailableError) as info:
+            await db.execute(stmt("CREATE kv:1", "CREATE", "kv"))
+        assert c.count == 1
+        assert info.value.context["maybe_sent"] is False
+        assert not isinstance(info.value, CommitUnknownError)
+        assert not db.connected  # the broken client was dropped
+
+        await db.connect()
+        await db.client.close()
+        with pytest.raises(DatabaseUnavailableError) as info:
+            await db.run_transaction([stmt("CREATE kv:2", "CREATE", "kv")])
+        assert not isinstance(info.value, CommitUnknownError)
+        # the next request reopens the connection by itself
+        assert await db.query("RETURN 'back'") == ["back"]
