@@ -396,12 +396,37 @@ def _file_error(
         return QueryError(message, code=exc.code, context=context)
 
 
+# Statements that would break the one-transaction-per-file wrapping: a nested
+# BEGIN/COMMIT/CANCEL ends it early, a top-level RETURN short-circuits it (the
+# record would never be written), USE would switch the database mid-file.
+_CONTROL_RE = re.compile(r"^(BEGIN|COMMIT|CANCEL|RETURN|USE)\b", re.IGNORECASE)
+
+
+def _check_file(f: MigrationFile) -> None:
+    """Refuse, before anything is sent, a pending file the runner cannot apply atomically."""
+    sql = f.statements
+    if not sql:
+        raise ValidationError(
+            f"migration {f.name} contains no statements; nothing was applied",
+            code="migration_invalid",
+            context={"file": f.name},
+        )
+    for i, st in enumerate(sql, 1):
+        m = _CONTROL_RE.match(st.text)
+        if m:
+            raise ValidationError(
+                f"migration {f.name}: statement {i} (line {st.line}: {st.first_line[:100]!r}) is a top-level "
+                f"{m.group(1).upper()}; a migration file runs inside one transaction the runner manages, "
+                "so it cannot contain BEGIN, COMMIT, CANCEL, RETURN or USE; nothing was applied",
+                code="migration_invalid",
+                context={"file": f.name, "statement_index": i - 1, "line": st.line},
+            )
+
+
 async def _apply_file(db: Database, f: MigrationFile) -> float | None:
     """Apply one file in one atomic request; return its engine-side duration, or None if
     another runner applied it first."""
     sql = f.statements
-    if not sql:
-        raise ValidationError(f"migration {f.name} contains no statements", context={"file": f.name})
     names = {"migration_name": f.name, "migration_checksum": f.checksum}
     statements = [
         Statement(GUARD, {"migration_name": f.name}, operation="MIGRATE", table=MIGRATION_TABLE),
@@ -433,6 +458,9 @@ async def apply(db: Database, directory: str | Path | None = None) -> MigrationR
     report_status = _compare(files, await applied_migrations(db))
     _refuse_if_unsafe(report_status)
     done = set(report_status.applied)
+    for f in files:
+        if f.name not in done:
+            _check_file(f)
     report = MigrationReport()
     for f in files:
         if f.name in done:

@@ -297,3 +297,32 @@ async def test_the_guard_refuses_a_recorded_file(bare_db: Database, tmp_path: Pa
     assert await migrations._apply_file(bare_db, f) is None  # recorded: skipped, no error
     with pytest.raises(AlreadyExistsError):
         await bare_db.query(migrations.GUARD, {"migration_name": f.name})
+
+
+@pytest.mark.parametrize(
+    "statement", ["RETURN 1", "COMMIT TRANSACTION", "BEGIN", "USE DB other", "cancel transaction"]
+)
+async def test_transaction_control_in_a_file_is_refused_before_anything_runs(
+    bare_db: Database, tmp_path: Path, statement: str
+) -> None:
+    d = write(
+        tmp_path,
+        {
+            "0001_widget.surql": FILE_1,
+            "0002_bad.surql": f"DEFINE TABLE early;\n{statement};\nDEFINE TABLE late;\n",
+        },
+    )
+    with pytest.raises(ValidationError) as info:
+        await migrations.apply(bare_db, d)
+    assert info.value.code == "migration_invalid"
+    assert "0002_bad.surql: statement 2 (line 2" in str(info.value)
+    assert "nothing was applied" in str(info.value)
+    # refused up front: not even the valid 0001 before it was applied
+    assert "widget" not in await tables(bare_db)
+    assert await records(bare_db) == []
+
+
+async def test_an_empty_file_is_refused(bare_db: Database, tmp_path: Path) -> None:
+    d = write(tmp_path, {"0001_empty.surql": "-- nothing here yet\n"})
+    with pytest.raises(ValidationError, match="contains no statements"):
+        await migrations.apply(bare_db, d)
