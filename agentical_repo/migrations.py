@@ -42,7 +42,7 @@ from .errors import (
     QueryError,
     ValidationError,
 )
-from .surql.statement import Statement, _segments
+from .surql.statement import Statement, _segments, compose
 
 if TYPE_CHECKING:
     from .database import Database
@@ -342,12 +342,22 @@ async def _bootstrap(db: Database) -> None:
     await db.run_transaction([Statement(s, operation="DEFINE", table=MIGRATION_TABLE) for s in BOOTSTRAP])
 
 
-def _statement_lines(statements: list[Statement]) -> list[int]:
-    """First line, in the composed transaction text, of each statement (BEGIN is line 1)."""
-    starts, line = [], 2
+def _statement_lines(statements: list[Statement]) -> list[int | None]:
+    """First line, in the request text ``run_transaction`` sends, of each statement.
+
+    Found by locating each statement's text in the composed request (statements
+    whose parameters were renamed are not found and map to None).
+    """
+    text = compose(statements, wrap_transaction=True).statement.text
+    starts: list[int | None] = []
+    pos = 0
     for st in statements:
-        starts.append(line)
-        line += st.text.strip().rstrip(";").count("\n") + 1
+        at = text.find(st.text.strip().rstrip(";"), pos)
+        if at < 0:
+            starts.append(None)
+            continue
+        starts.append(text.count("\n", 0, at) + 1)
+        pos = at + 1
     return starts
 
 
@@ -364,10 +374,9 @@ def _failing_index(exc: AgenticalError, statements: list[Statement]) -> int | No
     if not m:
         return None
     target = int(m.group(1))
-    starts = _statement_lines(statements)
     found = None
-    for i, start in enumerate(starts):
-        if start <= target:
+    for i, start in enumerate(_statement_lines(statements)):
+        if start is not None and start <= target:
             found = i
     return found
 

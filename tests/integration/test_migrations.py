@@ -326,3 +326,20 @@ async def test_an_empty_file_is_refused(bare_db: Database, tmp_path: Path) -> No
     d = write(tmp_path, {"0001_empty.surql": "-- nothing here yet\n"})
     with pytest.raises(ValidationError, match="contains no statements"):
         await migrations.apply(bare_db, d)
+
+
+async def test_a_parse_error_after_multiline_statements_maps_to_the_right_one(
+    bare_db: Database, tmp_path: Path
+) -> None:
+    bad = (
+        "DEFINE TABLE p SCHEMAFULL;\n"
+        "-- a function with a block\n"
+        "DEFINE FUNCTION fn::inc($a: int) {\n    RETURN $a + 1;\n};\n"
+        "DEFINE FIELD y ON p\n    TYPE option<strin g>;\n"
+        "DEFINE TABLE q;\n"
+    )
+    d = write(tmp_path, {"0001_parse.surql": bad})
+    with pytest.raises(QueryError) as info:
+        await migrations.apply(bare_db, d)
+    assert "statement 3 of 4 (line 6: 'DEFINE FIELD y ON p')" in str(info.value)
+    assert await records(bare_db) == []
