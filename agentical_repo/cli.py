@@ -225,7 +225,10 @@ def _run_bench(args: argparse.Namespace) -> int:
     if not callable(bench_main):
         raise CliError("benchmarks are not available: agentical_repo.bench has no main()")
     forwarded = list(args.args[1:] if args.args[:1] == ["--"] else args.args)
-    result = bench_main(forwarded)
+    try:
+        result = bench_main(forwarded)
+    except SystemExit as exc:  # the benchmark's own argparse (--help, usage errors)
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     return int(result or 0)
 
 

@@ -220,6 +220,12 @@ def test_bench_delegates_or_explains(
     assert main(["bench", "--quick", "--rows", "10"]) == 7
     assert seen == [["--quick", "--rows", "10"]]
 
+    def exits(argv: list[str] | None = None) -> int:
+        raise SystemExit(0)  # e.g. the benchmark's argparse handling --help
+
+    monkeypatch.setitem(sys.modules, "agentical_repo.bench", types.SimpleNamespace(main=exits))
+    assert main(["bench", "--help"]) == 0
+
     monkeypatch.setitem(sys.modules, "agentical_repo.bench", None)  # import fails
     code, _, err = run(capsys, "bench")
     assert code == EXIT_ERROR
