@@ -38,6 +38,7 @@ from .errors import (
     QueryError,
     RepositoryError,
     TransactionError,
+    ValidationError,
     error_from_entry,
     error_from_sdk,
     is_filler,
@@ -244,6 +245,11 @@ class Database:
                 raise error from None
             except surrealdb.SurrealError as exc:
                 raise error_from_sdk(exc, vars=vars) from None
+            except RecursionError:
+                # the SDK's CBOR encoder recurses per nesting level; nothing was sent
+                raise ValidationError(
+                    "a bound value is nested too deeply to encode", context={"argument": "vars"}
+                ) from None
             return self._entries(response, vars)
         raise DatabaseUnavailableError("database unavailable")  # pragma: no cover
 
