@@ -230,15 +230,17 @@ class BaseRepository(Generic[M]):
     async def get_by_id(self, id: IdLike) -> M | None:
         """The entity, or ``None`` when it does not exist."""
         key = as_uuid(id)
+        epoch = None
         if self.cache is not None and self.tx is None:
             hit = self.cache.get(key)
             if hit is not None:
                 self.db.telemetry.cache_event(self.table, True)
                 return cast(M, hit)
             self.db.telemetry.cache_event(self.table, False)
+            epoch = self.cache.epoch  # a write evicting meanwhile makes this read too old to keep
         result = self._decode_optional(await self._read(builder.select(self.table, record=key)))
         if result is not None and self.cache is not None and self.tx is None:
-            self.cache.put(key, result)
+            self.cache.put(key, result, epoch=epoch)
         return result
 
     async def get(self, id: IdLike) -> M:
