@@ -46,11 +46,13 @@ async def test_isolation_second_sees_nothing_of_the_first(db: Database, repos: R
 async def test_db_has_the_schema_and_bare_db_has_none(db: Database) -> None:
     tables = (await db.query("INFO FOR DB"))[0]["tables"]
     assert {"agent", "tool", "workflow", "task", "playbook", "user", "message"} <= set(tables)
-    await db.use("test", "bare_check_" + db.database[2:])
+    mine = db.database
+    await db.use("test", f"bare_check_{mine}")  # any other database starts empty
     try:
         assert (await db.query("INFO FOR DB"))[0]["tables"] == {}
     finally:
-        await db.use("test", db.database.replace("bare_check_", "t_"))
+        await db.use("test", mine)
+    assert "agent" in (await db.query("INFO FOR DB"))[0]["tables"]
 
 
 async def test_bare_db_fixture_is_empty(bare_db: Database) -> None:
