@@ -22,6 +22,7 @@ from agentical_repo.errors import (
     NotFoundError,
     QueryError,
     ValidationError,
+    error_from_entry,
 )
 from agentical_repo.surql import Fragment, Statement, builder, compile_filters, compose
 from agentical_repo.surql.filters import decode_cursor, encode_cursor, keyset_condition, normalize_order
@@ -439,3 +440,35 @@ async def test_protected_params_refused_by_engine_and_by_us(bare_db: Database) -
         Statement("RETURN $value", {"value": 1})
     raw = await bare_db.client.query_raw("RETURN $auth", {"auth": 1})
     assert "protected variable" in raw["error"]["message"]
+
+
+async def test_error_from_entry_on_live_engine_entries(bare_db: Database) -> None:
+    """The entry shapes the unit tests copy are what the engine really returns."""
+    db = await scratch(bare_db)
+    await db.query(
+        "DEFINE FIELD email ON item TYPE option<string>; DEFINE INDEX item_email ON item FIELDS email UNIQUE;"
+    )
+    await db.query("CREATE item:u1 SET email = 'bob@secret.example'")
+    cases: list[tuple[str, dict[str, Any], type[Exception], str]] = [
+        ("CREATE item:x SET priority = $v", {"v": "not-a-number"}, ValidationError, "not-a-number"),
+        ("CREATE item:x SET junk = $v", {"v": "junk-value"}, ValidationError, "junk-value"),
+        (
+            "CREATE item:u2 SET email = $v",
+            {"v": "bob@secret.example"},
+            AlreadyExistsError,
+            "bob@secret.example",
+        ),
+        ("CREATE item:a SET name = $v", {"v": "dup-name"}, AlreadyExistsError, "dup-name"),
+        ("UPDATE item:a SET at = time::now() RETURN $v", {"v": "ro-value"}, ValidationError, "ro-value"),
+        ("THROW { kind: 'not_found', id: $v }", {"v": "nf-secret"}, NotFoundError, "nf-secret"),
+        ("THROW { kind: 'stale_version', v: $v }", {"v": "sv-secret"}, ConflictError, "sv-secret"),
+        ("THROW { kind: 'cycle', path: [$v] }", {"v": "cy-secret"}, ValidationError, "cy-secret"),
+        ("THROW { kind: 'exists', what: $v }", {"v": "ex-secret"}, AlreadyExistsError, "ex-secret"),
+        ("SELECT * FROM nowhere WHERE x = $v", {"v": "tm-secret"}, QueryError, "tm-secret"),
+    ]
+    for text, vars, cls, secret in cases:
+        raw = await db.client.query_raw(text, vars)
+        entry = next(e for e in raw["result"] if e["status"] != "OK")
+        err = error_from_entry(entry, vars=vars)
+        assert type(err) is cls, (text, entry)
+        assert secret not in str(err), text
