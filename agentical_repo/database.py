@@ -183,11 +183,25 @@ class Database:
 
     async def use(self, namespace: str, database: str) -> None:
         """Switch namespace/database on this connection (tests use a fresh database each)."""
-        checked = DatabaseSettings(url=self.settings.url, namespace=namespace, database=database)
-        await self._ensure_connected()
-        await self.client.use(checked.namespace, checked.database)
+        try:
+            checked = DatabaseSettings(url=self.settings.url, namespace=namespace, database=database)
+        except ValueError:
+            raise ValidationError(
+                "namespace and database must match ^[A-Za-z_][A-Za-z0-9_]*$",
+                context={"argument": "namespace/database"},
+            ) from None
+        if self._connected:
+            try:
+                await asyncio.wait_for(
+                    self.client.use(checked.namespace, checked.database), self.settings.connect_timeout
+                )
+            except Exception:
+                # the connection is unusable (e.g. closed underneath): drop it; the reopen
+                # below selects the new namespace/database
+                await self.close()
         self.namespace, self.database = checked.namespace, checked.database
         self.telemetry = Telemetry(self.namespace, self.database)
+        await self._ensure_connected()
 
     async def _ensure_connected(self) -> None:
         if not self._connected:
