@@ -348,8 +348,30 @@ async def test_use_switches_database_and_validates_names(own_db: Database) -> No
         await own_db.query("SELECT * FROM kv")
     await own_db.use("test", first)
     assert len((await own_db.query("SELECT * FROM kv"))[0]) == 1
-    with pytest.raises(ValueError):
+    with own_db.count_requests() as c, pytest.raises(ValidationError) as info:
         await own_db.use("test", "bad-name; REMOVE DATABASE x")
+    assert c.count == 0
+    assert "REMOVE" not in str(info.value)
+    assert own_db.database == first  # unchanged
+
+
+async def test_use_recovers_a_connection_closed_underneath(own_db: Database) -> None:
+    await own_db.client.close()
+    target = f"switched_{uuid.uuid4().hex}"
+    await own_db.use("test", target)  # reopens instead of raising the SDK's error
+    assert own_db.connected
+    assert own_db.database == target
+    await own_db.query("CREATE kv:1 SET v = 'here'")
+    # the reopened connection really selected the new database
+    await own_db.use("test", f"elsewhere_{uuid.uuid4().hex}")
+    with pytest.raises(QueryError):
+        await own_db.query("SELECT * FROM kv")
+    await own_db.use("test", target)
+    assert await own_db.query("SELECT VALUE v FROM kv") == [["here"]]
+    await own_db.close()
+    await own_db.use("test", "another_db")  # closed: use() opens the connection itself
+    assert own_db.connected
+    assert own_db.database == "another_db"
 
 
 async def test_invalid_statement_input_is_refused_before_io(db: Database) -> None:
