@@ -352,7 +352,10 @@ class BaseRepository(Generic[M]):
         """Entities matching ``filters``, ordered and paged by ``pagination`` (offset)."""
         page = self._pagination(pagination)
         order = normalize_order(page.order_by, self._field_ok)
-        order_keys = [("-" if d else "") + p for p, d in order] + ["id"]
+        # the id tie-break follows the last key's direction: with one direction throughout the
+        # engine streams an index (e.g. created_at DESC, id DESC); a mixed one sorts the table
+        tie = "-id" if order and order[-1][1] else "id"
+        order_keys = [("-" if d else "") + p for p, d in order] + [tie]
         statement = builder.select(
             self.table,
             where=self._where(filters),
@@ -402,6 +405,15 @@ class BaseRepository(Generic[M]):
                 self._rid(values[-1], "after") if not isinstance(values[-1], RecordID) else values[-1]
             )
             keyset = keyset_condition(order, values)
+            first, first_desc = order[0]
+            if first != "id" and values[0] is not None:
+                # Implied by the OR condition, but without it the engine unions two index scans
+                # and sorts every row after the cursor (slowest on the first pages); with a range
+                # on the first key it streams that index from the cursor: flat cost at any depth.
+                bound = Params()
+                ref = bound.add(values[0], "k_from")
+                text = f"{quote(first)} {'<=' if first_desc else '>='} {ref} AND {bound.embed(keyset)}"
+                keyset = Fragment(text, bound.vars)
             if where is None:
                 where = keyset
             else:
