@@ -334,9 +334,11 @@ class Database:
 
     @staticmethod
     def _check(entries: list[Entry], statement: Statement, *, offset: int = 0) -> list[Any]:
-        for i, entry in enumerate(entries):
-            if entry.get("status") != "OK":
-                raise error_from_entry(entry, vars=statement.vars, context={"statement_index": i + offset})
+        failures = [(i, e) for i, e in enumerate(entries) if e.get("status") != "OK"]
+        if failures:
+            # a text with its own BEGIN … COMMIT fails first with the "not executed" filler
+            i, entry = next(((i, e) for i, e in failures if not is_filler(e)), failures[0])
+            raise error_from_entry(entry, vars=statement.vars, context={"statement_index": i + offset})
         return [entry.get("result") for entry in entries]
 
     async def execute(self, statement: Statement) -> Any:
