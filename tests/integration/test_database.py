@@ -401,3 +401,13 @@ async def test_closed_connection_without_retries_is_unavailable_not_unknown(engi
         assert not isinstance(info.value, CommitUnknownError)
         # the next request reopens the connection by itself
         assert await db.query("RETURN 'back'") == ["back"]
+
+
+async def test_execute_of_a_text_with_its_own_transaction_raises_the_real_cause(db: Database) -> None:
+    """execute() of BEGIN … COMMIT text: the first failing entry is the filler; the cause is raised."""
+    await db.query("CREATE kv:1")
+    with pytest.raises(AlreadyExistsError) as info:
+        await db.execute(stmt("BEGIN; CREATE kv:2; CREATE kv:1; COMMIT;", "CREATE", "kv"))
+    assert "not executed" not in str(info.value)
+    assert info.value.context["statement_index"] == 2
+    assert await db.query("SELECT VALUE id FROM kv") == [[_rid("kv", 1)]]
