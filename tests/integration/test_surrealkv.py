@@ -6,11 +6,18 @@ shared fixture connection).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from agentical_repo import AlreadyExistsError, Database, DatabaseSettings, Repositories
+from agentical_repo import (
+    AlreadyExistsError,
+    Database,
+    DatabaseSettings,
+    DatabaseUnavailableError,
+    Repositories,
+)
 from agentical_repo.models import Agent, AgentStatus, Tool
 
 
@@ -76,3 +83,18 @@ async def test_transactions_are_atomic_on_a_file_store(tmp_path: Path) -> None:
     async with Database(kv_settings(store)) as db:
         names = [t.name for t in await Repositories(db).tools.list()]
         assert names == [existing.name]
+
+
+async def test_a_file_store_open_elsewhere_fails_fast_as_unavailable(tmp_path: Path) -> None:
+    """surrealkv holds a lock on its directory: a second open is refused at once, not hung."""
+    settings = kv_settings(tmp_path / "locked").model_copy(update={"max_retries": 1, "connect_timeout": 2.0})
+    async with Database(settings):
+        second = Database(settings)
+        start = time.perf_counter()
+        with pytest.raises(DatabaseUnavailableError) as info:
+            await second.connect()
+        assert time.perf_counter() - start < 2.0
+        assert "surrealkv://" in str(info.value)
+        assert not second.connected
+    async with Database(settings) as again:  # released on close: opens fine now
+        assert await again.query("RETURN 1") == [1]
