@@ -315,7 +315,7 @@ def test_every_public_method_has_a_bad_input_case() -> None:
 
 
 async def test_raw_query_with_a_value_too_deep_to_encode_is_a_validation_error(db: Database) -> None:
-    """``Database.query`` (the escape hatch) maps the SDK encoder's RecursionError; the connection survives."""
+    """``Database.query`` maps the SDK encoder's RecursionError; the connection survives."""
     with pytest.raises(ValidationError) as info:
         await db.query("RETURN $v", {"v": deep(600)})
     assert info.value.context["argument"] == "vars"
