@@ -11,7 +11,8 @@ the library promises:
   match them (like Python's ``None != x``);
 * equality is type-strict (``1`` is not ``True``), numbers compare across int/float;
 * ``contains`` is substring on strings and membership on lists;
-* ordering is by the order keys then ``id`` ascending as the tie-break.
+* ordering is by the order keys then ``id`` as the tie-break (in the direction of the
+  last key for ``list``, of the first key for keyset ``paginate``).
 
 Values are drawn so that ordered comparisons only meet values of one type (the
 engine orders across types — NONE < NULL < bool < number < string — where Python
@@ -242,7 +243,10 @@ async def test_repository_filters_equal_python_reference(
 
     page = PaginationParams(limit=limit, offset=offset, order_by=tuple(order_by))
     got_page = await repos.tasks.list(filters, page)
-    want_page = ordered(expected, tuple(order_by))[offset : offset + limit]
+    # list breaks ties by id in the direction of the last order key (so one-direction orders
+    # can stream an index)
+    list_id_desc = bool(order_by) and order_by[-1].startswith("-")
+    want_page = ordered(expected, tuple(order_by), id_desc=list_id_desc)[offset : offset + limit]
     assert [t.id for t in got_page] == [r["id"] for r in want_page], (filters, order_by)
 
     # keyset pagination walks the same ordering without gaps or repeats
