@@ -1,0 +1,115 @@
+"""``agentical-repo bench --quick`` runs end to end and writes complete JSON results.
+
+Runs the real suite (small sizes) on the embedded engines: every workload must
+produce repository and raw medians and a ratio, so a workload that silently stops
+measuring one side fails here rather than in the README table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from agentical_repo.bench import WORKLOADS, main
+
+# workloads that compare the two sides (the rest are measurements of one side)
+COMPARED = {
+    "create",
+    "get_by_id",
+    "update",
+    "delete",
+    "create_many_small",
+    "create_many_large",
+    "list_filtered",
+    "count_filtered",
+    "count_status",
+    "page_offset_0",
+    "page_offset_500",
+    "page_offset_1800",
+    "page_keyset_0",
+    "page_keyset_500",
+    "page_keyset_1800",
+    "get_tools",
+    "get_ready_tasks",
+    "get_workflow_graph",
+    "get_agent_metrics",
+    "get_workflow_metrics",
+    "transaction_wf_50",
+    "concurrent_mixed",
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def test_quick_run_writes_every_workload(tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / "quick.json"
+    started = time.perf_counter()
+    assert main(["--quick", "--engines", "mem", "--no-progress", "--output", str(out)]) == 0
+    elapsed = time.perf_counter() - started
+    data = load(out)
+
+    assert data["meta"]["quick"] is True
+    assert set(data["meta"]["workloads"]) == set(WORKLOADS)
+    assert data["meta"]["machine"]["cpus"]
+    assert len(data["meta"]["loadavg_before"]) == 3
+    results = {r["workload"]: r for r in data["results"]}
+    assert not [r for r in data["results"] if r["skipped"]], "no workload may be skipped"
+
+    missing = COMPARED - set(results)
+    assert not missing, missing
+    for name in COMPARED:
+        r = results[name]
+        assert r["engine"] == "mem"
+        assert r["repo_median_s"] > 0, name
+        assert r["raw_median_s"] > 0, name
+        assert r["ratio"] > 0, name
+        assert len(r["repo_samples_s"]) >= 2, name
+        assert len(r["raw_samples_s"]) >= 2, name
+        assert r["raw_does"], name
+
+    conc = results["concurrent_mixed"]["extra"]
+    for side in ("repo", "raw"):
+        assert conc[side]["ops"] > 0
+        assert conc[side]["p99_ms"] >= conc[side]["p50_ms"] > 0
+        assert conc[side]["errors"] == 0
+    sweep = results["chunk_sweep"]["extra"]["sweep"]
+    assert {e["form"] for e in sweep} == {"insert", "for_create", "insert_schemaless"}
+    assert results["chunk_sweep"]["extra"]["client_only_rows_per_s"] > 0
+    assert all(e["rows_per_s"] > 0 for e in sweep)
+    peaks = results["create_many_memory"]["extra"]["tracemalloc_peak_mib"]
+    assert len(peaks) == 2
+    assert all(v > 0 for v in peaks.values())
+
+    printed = capsys.readouterr().out
+    assert "ratio" in printed
+    assert "get_by_id" in printed
+    assert elapsed < 60, f"the quick run took {elapsed:.0f} s"
+
+
+def test_quick_run_on_surrealkv_and_only(tmp_path: Path) -> None:
+    out = tmp_path / "kv.json"
+    assert (
+        main(
+            [
+                "--quick",
+                "--engines",
+                "surrealkv",
+                "--only",
+                "get_by_id",
+                "--no-progress",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    data = load(out)
+    assert data["meta"]["workloads"] == ["single"]
+    names = {r["workload"] for r in data["results"]}
+    assert names == {"create", "get_by_id", "update", "delete"}
+    assert all(r["engine"] == "surrealkv" and r["ratio"] > 0 for r in data["results"])
