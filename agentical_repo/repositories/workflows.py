@@ -59,6 +59,18 @@ def _finite(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _final_status(status: Any) -> ExecutionStatus:
+    """The final status ``finish_execution`` was given; anything else is a ``ValidationError``."""
+    try:
+        final = ExecutionStatus(status)
+    except (ValueError, TypeError):
+        final = None
+    if final is None or final not in FINAL_EXECUTION_STATUSES:
+        allowed = ", ".join(sorted(s.value for s in FINAL_EXECUTION_STATUSES))
+        raise ValidationError(f"status must be one of {allowed}", context={"argument": "status"})
+    return final
+
+
 def _counts(rows: Any) -> dict[str, int]:
     return {str(r["status"]): int(r["n"]) for r in rows or [] if r.get("status") is not None}
 
@@ -145,14 +157,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
         ``ConflictError(code="already_finished")`` if it is not running any more.
         """
         key = as_uuid(execution_id, "execution_id")
-        try:
-            final = ExecutionStatus(status)
-        except (ValueError, TypeError):
-            final = None
-        if final not in FINAL_EXECUTION_STATUSES:
-            allowed = ", ".join(sorted(s.value for s in FINAL_EXECUTION_STATUSES))
-            raise ValidationError(f"status must be one of {allowed}", context={"argument": "status"})
-        assert final is not None
+        final = _final_status(status)
         if error is not None and (not isinstance(error, str) or len(error) > _MAX_ERROR_LEN):
             raise ValidationError(
                 f"error must be a string of at most {_MAX_ERROR_LEN} characters",
