@@ -3,7 +3,8 @@
 from .agent import Agent
 from .base import Entity
 from .enums import AgentStatus, ExecutionStatus, MessageRole, TaskStatus, WorkflowStatus
-from .message import Message
+from .graph import TaskDependency, TaskEvent, WorkflowGraph
+from .message import Message, SearchHit
 from .metrics import AgentMetrics, ToolUsageStats, WorkflowMetrics
 from .playbook import Playbook, PlaybookExecution
 from .task import Task
@@ -23,7 +24,10 @@ __all__ = [
     "MessageRole",
     "Playbook",
     "PlaybookExecution",
+    "SearchHit",
     "Task",
+    "TaskDependency",
+    "TaskEvent",
     "TaskStatus",
     "Tool",
     "ToolUsage",
@@ -31,6 +35,7 @@ __all__ = [
     "User",
     "Workflow",
     "WorkflowExecution",
+    "WorkflowGraph",
     "WorkflowMetrics",
     "WorkflowStatus",
 ]

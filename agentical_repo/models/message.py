@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Entity
 from .enums import MessageRole
 
-__all__ = ["Message"]
+__all__ = ["Message", "SearchHit"]
 
 
 class Message(Entity):
@@ -29,3 +29,13 @@ class Message(Entity):
     agent_id: UUID | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     version: int = Field(default=1, ge=1)
+
+
+class SearchHit(BaseModel):
+    """One search result: the message, its BM25 score, and ``content`` with matches marked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message: Message
+    score: float
+    highlight: str

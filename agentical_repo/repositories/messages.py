@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from surrealdb import RecordID
 
 from ..errors import ValidationError
-from ..models import Message
+from ..models import Message, SearchHit
 from ..surql.filters import Page
 from ..surql.statement import Params, Statement
 from .base import BaseRepository, IdLike, as_uuid
@@ -28,16 +27,6 @@ __all__ = ["MAX_SEARCH_LENGTH", "MessageRepository", "SearchHit"]
 MAX_SEARCH_LENGTH = 1000
 MAX_MARKER_LENGTH = 64
 MAX_CONTEXT = 1000
-
-
-class SearchHit(BaseModel):
-    """One search result: the message, its BM25 score, and ``content`` with matches marked."""
-
-    model_config = ConfigDict(frozen=True)
-
-    message: Message
-    score: float
-    highlight: str
 
 
 def _check_limit(value: Any, argument: str, lo: int = 1, hi: int = 1000) -> int:

@@ -11,7 +11,7 @@ from surrealdb import RecordID
 
 from agentical_repo import ValidationError
 from agentical_repo.models import Agent, Message, MessageRole, User
-from agentical_repo.repositories.messages import SearchHit
+from agentical_repo.models import SearchHit
 
 
 def msg(conversation: uuid.UUID, content: str, role: MessageRole = MessageRole.USER, **kw: Any) -> Message:
