@@ -229,11 +229,12 @@ class Database:
             self.requests_sent += 1
             for c in self._counters:
                 c.count += 1
+            client = self.client
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the call in a new Task
                 # (an extra event-loop turn per request, measurable against the raw SDK).
                 async with asyncio.timeout(self.settings.query_timeout):
-                    response = await self.client.query_raw(text, dict(vars))
+                    response = await client.query_raw(text, dict(vars))
             except TimeoutError:
                 raise DatabaseUnavailableError(
                     f"no answer within query_timeout={self.settings.query_timeout}s"
@@ -244,8 +245,11 @@ class Database:
                 not_sent = _is_not_sent(exc)
                 # The SDK connection is unusable: close it now, retried or not, so the next
                 # call can reopen the store (surrealkv holds a file lock) and no socket leaks.
-                with contextlib.suppress(Exception):
-                    await self.close()
+                # Only if it is still ours: a late failure from a connection another call has
+                # already replaced must not close the new one.
+                if self._client is client:
+                    with contextlib.suppress(Exception):
+                        await self.close()
                 if (not_sent or idempotent) and attempt + 1 < attempts:
                     await asyncio.sleep(
                         min(
