@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import time
 import uuid
@@ -72,6 +73,17 @@ class FaultyClient:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
+
+
+class DyingClient(FaultyClient):
+    """A connection that is going away: every request fails after a random short delay."""
+
+    def __init__(self, real: Any) -> None:
+        super().__init__(real, "before", times=10**6)
+
+    async def query_raw(self, text: str, vars: dict[str, Any] | None = None) -> Any:
+        await asyncio.sleep(random.uniform(0, 0.06))
+        raise surrealdb.TransportError("connection reset by peer")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -276,3 +288,28 @@ async def test_transaction_api_reports_commit_unknown(kv_db: Database) -> None:
     with pytest.raises(CommitUnknownError):
         await two_creates()
     assert await repos.agents.count({"name__in": ["tx1", "tx2"]}) == 2
+
+
+async def test_many_in_flight_calls_survive_one_dead_connection(kv_db: Database) -> None:
+    """50 concurrent reads on a connection that died: all succeed after one reconnect.
+
+    A late failure from the dead connection must not close the new one another call
+    has just opened (that would make the calls thrash through their retry budgets).
+    """
+    repos = Repositories(kv_db)
+    agent = await repos.agents.create(Agent(name="a", agent_type="t"))
+    opened = 0
+    real_open = kv_db._open
+
+    async def counting_open() -> None:
+        nonlocal opened
+        opened += 1
+        await real_open()
+
+    kv_db._open = counting_open  # type: ignore[method-assign]
+    # every call in flight on the old connection fails, at different moments (0-60 ms)
+    kv_db._client = DyingClient(kv_db.client)
+    results = await asyncio.gather(*(repos.agents.get(agent.id) for _ in range(50)), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert not failures, failures[:3]
+    assert opened == 1, f"{opened} reconnects for one dead connection"
