@@ -247,7 +247,24 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code.
+
+    Run as a command (``argv`` None) after the embedded engine was used, the
+    process ends with ``os._exit`` once output is flushed: the engine's native
+    worker threads can abort the interpreter's shutdown ("panic in a function
+    that cannot unwind", exit 134; about 1 run in 12 here) after all the work
+    was done and committed. Committed data is already in the engine's files.
+    Called with an explicit ``argv`` (tests, embedding) it simply returns.
+    """
+    code = _main(argv)
+    if argv is None and "surrealdb_embedded" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # The library never configures logfire; a CLI run without configuration is normal,
     # so logfire's "not configured" warning would only be noise here.
     os.environ.setdefault("LOGFIRE_IGNORE_NO_CONFIG", "1")
