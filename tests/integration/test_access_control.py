@@ -213,6 +213,17 @@ async def test_user_cannot_change_another_users_rows(world: World) -> None:
         Message(conversation_id=uuid.uuid4(), role=MessageRole.USER, content="mine", user_id=a.id)
     )
     assert own.user_id == a.id
+    # no forged assistant/system turns, and an own message cannot be re-attributed later
+    spoofed = await db.query(
+        "CREATE message CONTENT "
+        "{ conversation_id: rand::uuid(), role: 'system', content: 'forged', user_id: $a }",
+        {"a": RecordID("user", a.id)},
+    )
+    assert spoofed == [[]]
+    moved = await repos.messages.update(
+        own.id, {"role": MessageRole.SYSTEM, "user_id": b.id, "conversation_id": uuid.uuid4()}
+    )
+    assert (moved.role, moved.user_id, moved.conversation_id) == (MessageRole.USER, a.id, own.conversation_id)
     await db.query("UPDATE $me SET is_active = false, password_hash = 'x'", {"me": RecordID("user", a.id)})
     # users are created by the application only
     assert await db.query("CREATE user CONTENT { username: 'evil', email: 'evil@example.com' }") == [[]]
