@@ -254,10 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker threads can abort the interpreter's shutdown ("panic in a function
     that cannot unwind", exit 134; about 1 run in 12 here) after all the work
     was done and committed. Committed data is already in the engine's files.
-    Called with an explicit ``argv`` (tests, embedding) it simply returns.
+    Called with an explicit ``argv`` (embedding), or in a process that runs pytest,
+    it simply returns.
     """
     code = _main(argv)
-    if argv is None and "surrealdb_embedded" in sys.modules:
+    hard_exit = argv is None and "_pytest" not in sys.modules  # never end a test runner's process
+    if hard_exit and "surrealdb_embedded" in sys.modules:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
