@@ -9,6 +9,7 @@ transactions share one implementation of every operation.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -441,9 +442,10 @@ class BaseRepository(Generic[M]):
     async def create_many(self, entities: Iterable[M], *, chunk_size: int | None = None) -> int:
         """Insert entities in chunks (one INSERT per chunk); returns how many were created.
 
-        Accepts any iterable, generators included: only one chunk is in memory at a
-        time. Not atomic across chunks outside a transaction: a failing chunk (e.g. a
-        duplicate id) raises, and the chunks before it stay written.
+        Accepts any iterable, generators included: only a chunk being sent and the
+        next one being built are in memory, whatever the total. Not atomic across
+        chunks outside a transaction: a failing chunk (e.g. a duplicate id) raises, and
+        the chunks before it stay written; nothing after it is sent.
         """
         size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHUNK_SIZE:
@@ -454,18 +456,36 @@ class BaseRepository(Generic[M]):
             raise ValidationError("entities must be an iterable of models", context={"argument": "entities"})
         total = 0
         iterator = iter(entities)
-        while True:
-            chunk = list(itertools.islice(iterator, size))
-            if not chunk:
-                break
-            rows = []
-            for e in chunk:
-                ent = self._check_entity(e, "entities")
-                row = ent.to_record()
-                row["id"] = RecordID(self.table, ent.id)
-                rows.append(row)
-            await self._write(builder.insert(self.table, rows), lambda _r: None)
-            total += len(rows)
+        sending: asyncio.Future[None] | None = None
+        try:
+            while True:
+                chunk = list(itertools.islice(iterator, size))
+                if not chunk:
+                    break
+                rows = []
+                for e in chunk:
+                    ent = self._check_entity(e, "entities")
+                    row = ent.to_record()
+                    row["id"] = RecordID(self.table, ent.id)
+                    rows.append(row)
+                statement = builder.insert(self.table, rows)
+                if self.tx is not None:
+                    await self._write(statement, lambda _r: None)
+                else:
+                    if sending is not None:
+                        await sending  # the previous chunk must succeed before this one is sent
+                    # Send, and build the next chunk while the engine writes this one (the
+                    # engine works on its own threads): one chunk in flight, so a failure
+                    # still stops everything after it.
+                    sending = asyncio.ensure_future(self._write(statement, lambda _r: None))
+                    await asyncio.sleep(0)  # let the request start before building the next chunk
+                total += len(rows)
+            if sending is not None:
+                await sending
+        except BaseException:
+            if sending is not None and not sending.done():  # never leave a write unobserved
+                await asyncio.gather(sending, return_exceptions=True)
+            raise
         return total
 
     def _require_filters(self, filters: Mapping[str, Any] | None, all: bool, op: str) -> Fragment | None:
