@@ -239,7 +239,9 @@ class BaseRepository(Generic[M]):
                 return cast(M, hit)
             self.db.telemetry.cache_event(self.table, False)
             epoch = self.cache.epoch  # a write evicting meanwhile makes this read too old to keep
-        result = self._decode_optional(await self._read(builder.select(self.table, record=key)))
+        # the hottest read: a fixed text and one bound RecordID, no builder pass (~15 µs)
+        statement = Statement("SELECT * FROM $id", {"id": RecordID(self.table, key)}, "SELECT", self.table)
+        result = self._decode_optional(await self._read(statement))
         if result is not None and self.cache is not None and self.tx is None:
             self.cache.put(key, result, epoch=epoch)
         return result
