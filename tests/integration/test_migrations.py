@@ -343,3 +343,38 @@ async def test_a_parse_error_after_multiline_statements_maps_to_the_right_one(
         await migrations.apply(bare_db, d)
     assert "statement 3 of 4 (line 6: 'DEFINE FIELD y ON p')" in str(info.value)
     assert await records(bare_db) == []
+
+
+@pytest.mark.slow
+def test_concurrent_processes_on_one_surrealkv_path_apply_each_file_once(tmp_path: Path) -> None:
+    """Three `agentical-repo schema apply` processes at once on one embedded path: the
+    engine's lock serialises them (a process that cannot get the lock within its connect
+    retries fails with a one-line error, exit 2); every file is applied exactly once."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "agentical-repo"
+    url = f"surrealkv://{tmp_path / 'db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTICAL_DB_")}
+    procs = [
+        subprocess.Popen(
+            [str(script), "schema", "apply", "--url", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(3)
+    ]
+    outputs = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    names = [f.name for f in migrations.discover()]
+    for code, _out, err in outputs:
+        assert code in (0, 2), err
+        if code == 2:
+            assert err.startswith("error: could not connect")
+            assert "locked" in err
+    applied_lines = "".join(out for _, out, _ in outputs)
+    for name in names:
+        assert applied_lines.count(f"applied  {name}") == 1, applied_lines
+    assert any(code == 0 for code, _, _ in outputs)
