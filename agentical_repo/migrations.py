@@ -30,7 +30,7 @@ import functools
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -646,7 +646,3 @@ async def verify(
     expected = await _scratch_definitions(db, directory, scratch)
     actual = await definitions(db)
     return DriftReport(diff_definitions(expected, actual), current.pending)
-
-
-def format_differences(diffs: Iterable[Difference]) -> list[str]:
-    return [str(d) for d in diffs]
