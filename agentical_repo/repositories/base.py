@@ -500,6 +500,21 @@ class BaseRepository(Generic[M]):
             )
         return self._where(filters) if filters else None
 
+    def _matching_ids(self, params: Params, where: Fragment | None) -> str:
+        """``SELECT VALUE id FROM table [WHERE …]``: bulk writes select first, then write by id.
+
+        Two engine faults (SurrealDB 3.2.4) make ``UPDATE/DELETE table WHERE …`` unsafe:
+        a condition ``field INSIDE $list`` on the first field of a composite index
+        matches nothing in a write (SELECT finds the rows), and an UPDATE that changes
+        the very field its WHERE scans by index revisits the moved rows forever.
+        Materialising the ids with a SELECT (inside one block, so one statement and one
+        engine transaction) avoids both.
+        """
+        text = f"SELECT VALUE id FROM {self.table}"
+        if where is not None:
+            text += " WHERE " + params.embed(where)
+        return text
+
     async def update_many(
         self, filters: Mapping[str, Any] | None, updates: Mapping[str, Any], *, all: bool = False
     ) -> int:
@@ -516,10 +531,10 @@ class BaseRepository(Generic[M]):
         assigns = [f"{quote(k)} = {params.add(v, k)}" for k, v in data.items()]
         if lock is not None:
             assigns.append(f"{lock} += 1")
-        text = f"UPDATE {self.table} SET {', '.join(assigns)}"
-        if where is not None:
-            text += " WHERE " + params.embed(where)
-        text += " RETURN VALUE id"
+        text = (
+            f"{{ LET $ids = ({self._matching_ids(params, where)}); "
+            f"UPDATE $ids SET {', '.join(assigns)} RETURN VALUE id }}"
+        )
         statement = Statement(text, params.vars, operation="UPDATE", table=self.table)
         result = await self._write(statement, lambda rows: len(rows or []))
         self._invalidate()
@@ -529,10 +544,7 @@ class BaseRepository(Generic[M]):
         """Delete every entity matching ``filters``; returns the number deleted."""
         where = self._require_filters(filters, all, "delete_many")
         params = Params()
-        text = f"DELETE {self.table}"
-        if where is not None:
-            text += " WHERE " + params.embed(where)
-        text += " RETURN VALUE $before.id"
+        text = f"{{ LET $ids = ({self._matching_ids(params, where)}); DELETE $ids RETURN VALUE $before.id }}"
         statement = Statement(text, params.vars, operation="DELETE", table=self.table)
         result = await self._write(statement, lambda rows: len(rows or []))
         self._invalidate()
