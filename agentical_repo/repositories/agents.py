@@ -26,7 +26,6 @@ from .tools import (
     MISSING_TOOL,
     check_object_keys,
     missing_endpoint,
-    record_lock,
     require_label,
 )
 
@@ -108,11 +107,8 @@ class AgentRepository(BaseRepository[Agent]):
         """
         key = as_uuid(agent_id, "agent_id")
         statement = self._state_statement(key, state, expected_version)
-        if self.tx is not None:
-            return await self._write(statement, self._decode)
         try:
-            async with record_lock(self.db, self.table, key):
-                return await self._write(statement, self._decode)
+            return await self._locked_write(key, statement, self._decode)
         except NotFoundError:
             raise NotFoundError("agent not found", context={"table": self.table, "id": str(key)}) from None
         except ConflictError as exc:

@@ -188,6 +188,17 @@ class BaseRepository(Generic[M]):
             return cast(T, queued)
         return decode(await self.db.execute(statement))
 
+    async def _locked_write(self, key: object, statement: Statement, decode: Callable[[Any], T]) -> T:
+        """``_write`` holding ``db.record_lock(table, key)`` (outside transactions).
+
+        For read-modify-writes of one record (version checks, counters, merges):
+        see ``Database.record_lock`` for the engine fault this guards against.
+        """
+        if self.tx is not None:
+            return await self._write(statement, decode)
+        async with self.db.record_lock(self.table, key):
+            return await self._write(statement, decode)
+
     def _field_ok(self, path: str) -> bool:
         return self.model.field_path_ok(path)
 
@@ -308,7 +319,7 @@ class BaseRepository(Generic[M]):
         key = as_uuid(id)
         statement = self._update_statement(key, updates, expected_version)
         try:
-            result = await self._write(statement, self._decode)
+            result = await self._locked_write(key, statement, self._decode)
         except NotFoundError:
             raise NotFoundError(
                 f"{self.table} not found", context={"table": self.table, "id": str(key)}

@@ -278,7 +278,11 @@ class TaskRepository(BaseRepository[Task]):
         )
         statement = Statement(text, params.vars, "RELATE", "depends_on")
         try:
-            return await self._write(statement, _decode_dependency)
+            # One graph-wide lock: in-process writers are serialised because the mem://
+            # engine can accept two conflicting commits (see Database.record_lock); the
+            # guard rows make concurrent writers in other processes conflict and retry.
+            async with self.db.record_lock("task_graph_guard", "*"):
+                return await self._write(statement, _decode_dependency)
         except NotFoundError as exc:
             raise self._not_found(exc, {"task": source, "depends_on": target}) from None
         except ValidationError as exc:

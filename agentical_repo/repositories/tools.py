@@ -8,11 +8,9 @@ transaction, so the counter and the log can never disagree.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 import uuid
-import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,38 +25,12 @@ from ..surql.statement import Params, Statement
 from .base import BaseRepository, IdLike, as_uuid
 
 if TYPE_CHECKING:
-    from ..database import Database
+    pass
 
-__all__ = ["MISSING_AGENT", "MISSING_TOOL", "USAGE_KEYS", "ToolRepository", "missing_endpoint", "record_lock"]
+__all__ = ["MISSING_AGENT", "MISSING_TOOL", "USAGE_KEYS", "ToolRepository", "missing_endpoint"]
 
 #: The keys ``track_usage`` accepts in ``usage_data``.
 USAGE_KEYS = frozenset({"agent_id", "success", "duration_ms", "details"})
-
-_LOCK_STRIPES = 64
-_locks: weakref.WeakKeyDictionary[Database, list[asyncio.Lock]] = weakref.WeakKeyDictionary()
-
-
-def record_lock(db: Database, table: str, key: uuid.UUID) -> asyncio.Lock:
-    """A process-local lock for read-modify-writes of one hot record.
-
-    Why this exists: the embedded ``mem://`` engine of SurrealDB 3.2.4 loses
-    concurrent increments. 200 concurrent ``UPDATE ONLY $t SET n += 1`` sent on
-    one connection come back OK (or as retryable conflicts) but the final ``n``
-    is sometimes 1-5 short, and two OK answers carry the same new value: the
-    engine committed two conflicting writes. ``surrealkv://`` detects the
-    conflict correctly. Serialising the writers of one record in this process
-    makes the counter exact on the embedded engines (all writers share the
-    process); across processes the engine's own conflict detection (plus the
-    Database's conflict retry) is what protects the counter.
-
-    Locks are striped (64 per ``Database``) so memory stays bounded however many
-    records are touched; two records sharing a stripe merely serialise.
-    """
-    stripes = _locks.get(db)
-    if stripes is None:
-        stripes = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
-        _locks[db] = stripes
-    return stripes[hash((table, key)) % _LOCK_STRIPES]
 
 
 def require_label(value: Any, argument: str, max_length: int = 128) -> str:
@@ -251,8 +223,7 @@ class ToolRepository(BaseRepository[Tool]):
         if self.tx is not None:
             return await self._write(statement, ToolUsage.from_record)
         try:
-            async with record_lock(self.db, self.table, key):
-                result = await self._write(statement, ToolUsage.from_record)
+            result = await self._locked_write(key, statement, ToolUsage.from_record)
         except NotFoundError as exc:
             missing = "agent" if missing_endpoint(exc) == MISSING_AGENT else "tool"
             ident = usage.agent_id if missing == "agent" else key
