@@ -1,7 +1,9 @@
 """agentical-repo: the native SurrealDB data-access layer of the Agentical agent platform."""
 
+from .access import signin_user
 from .database import Database, RequestCounter
 from .errors import (
+    AccessDeniedError,
     AgenticalError,
     AlreadyExistsError,
     CommitUnknownError,
@@ -22,6 +24,7 @@ from .transaction import Queued, Transaction
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDeniedError",
     "AgenticalError",
     "AlreadyExistsError",
     "CacheConfig",
@@ -35,12 +38,13 @@ __all__ = [
     "PaginationParams",
     "QueryError",
     "Queued",
-    "RepositoryError",
     "Repositories",
+    "RepositoryError",
     "RequestCounter",
     "Statement",
     "Transaction",
     "TransactionError",
     "ValidationError",
     "__version__",
+    "signin_user",
 ]

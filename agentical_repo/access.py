@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from .errors import AgenticalError, RepositoryError, ValidationError
+from .errors import AccessDeniedError, AgenticalError, ValidationError
 from .surql.idents import is_identifier
 
 if TYPE_CHECKING:
@@ -28,15 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_ACCESS", "AccessDeniedError", "signin_user"]
 
 DEFAULT_ACCESS = "user_access"
-
-
-class AccessDeniedError(RepositoryError):
-    """Sign-in refused: unknown email, wrong password, inactive user, or an expired session.
-
-    The message is the same for every cause, so it does not reveal which emails exist.
-    """
-
-    code = "access_denied"
 
 
 def _check_text(value: Any, argument: str, max_length: int) -> str:

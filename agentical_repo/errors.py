@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "AccessDeniedError",
     "AgenticalError",
     "AlreadyExistsError",
     "CommitUnknownError",
@@ -123,6 +124,15 @@ class DatabaseUnavailableError(RepositoryError):
     """The database could not be reached, or did not answer within the timeout."""
 
     code = "database_unavailable"
+
+
+class AccessDeniedError(RepositoryError):
+    """Sign-in refused: unknown email, wrong password, inactive user, or an expired session.
+
+    The message is the same for every cause, so it does not reveal which emails exist.
+    """
+
+    code = "access_denied"
 
 
 class QueryError(RepositoryError):
