@@ -180,8 +180,20 @@ class Database:
 
     async def close(self) -> None:
         """Close the connection; safe to call twice."""
-        client, self._client, self._connected = self._client, None, False
-        if client is not None:
+        await self._discard(self._client)
+
+    async def _discard(self, client: Any) -> None:
+        """Close ``client`` if it is still this Database's connection.
+
+        Runs under the connect lock, so a reconnect waits until the old connection is
+        fully closed (an embedded ``surrealkv://`` store stays locked until then, and
+        opening it earlier fails), and a late failure from a connection another call
+        has already replaced never closes the new one.
+        """
+        async with self._connect_lock:
+            if client is None or self._client is not client:
+                return
+            self._client, self._connected = None, False
             with contextlib.suppress(Exception):
                 await client.close()
 
@@ -266,9 +278,7 @@ class Database:
                 # call can reopen the store (surrealkv holds a file lock) and no socket leaks.
                 # Only if it is still ours: a late failure from a connection another call has
                 # already replaced must not close the new one.
-                if self._client is client:
-                    with contextlib.suppress(Exception):
-                        await self.close()
+                await self._discard(client)
                 if (not_sent or idempotent) and attempt + 1 < attempts:
                     await asyncio.sleep(
                         min(
