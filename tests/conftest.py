@@ -17,6 +17,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -92,10 +93,17 @@ def engine_url() -> Iterator[tuple[str, str | None, str | None]]:
     yield "mem://", None, None
 
 
-def make_settings(url: str, user: str | None, password: str | None, **kw: object) -> DatabaseSettings:
-    return DatabaseSettings(
-        url=url, namespace="test", database="boot", username=user, password=password, **kw  # type: ignore[arg-type]
-    )
+def make_settings(url: str, user: str | None, password: str | None, **kw: Any) -> DatabaseSettings:
+    """Settings for the test engine; ``kw`` overrides any other field."""
+    fields: dict[str, Any] = {
+        "url": url,
+        "namespace": "test",
+        "database": "boot",
+        "username": user,
+        "password": password,
+        **kw,
+    }
+    return DatabaseSettings.model_validate(fields)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

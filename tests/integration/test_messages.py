@@ -10,8 +10,7 @@ import pytest
 from surrealdb import RecordID
 
 from agentical_repo import ValidationError
-from agentical_repo.models import Agent, Message, MessageRole, User
-from agentical_repo.models import SearchHit
+from agentical_repo.models import Agent, Message, MessageRole, SearchHit, User
 
 
 def msg(conversation: uuid.UUID, content: str, role: MessageRole = MessageRole.USER, **kw: Any) -> Message:
