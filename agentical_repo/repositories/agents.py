@@ -68,17 +68,10 @@ class AgentRepository(BaseRepository[Agent]):
         if not isinstance(state, Mapping) or not state:
             raise ValidationError("state must be a non-empty dict", context={"argument": "state"})
         check_object_keys(state, "state")
-        if expected_version is not None and (
-            isinstance(expected_version, bool) or not isinstance(expected_version, int)
-        ):
-            raise ValidationError("expected_version must be an int", context={"argument": "expected_version"})
         params = Params()
+        guard = self._version_guard(params, expected_version)
         rid = params.add(RecordID(self.table, key), "id")
         patch = params.add(encode_value(dict(state)), "state")
-        guard = ""
-        if expected_version is not None:
-            expected = params.add(expected_version, "expected_version")
-            guard = f"  IF $cur.version != {expected} {{ THROW {{ kind: 'stale_version' }} }};\n"
         # MERGE is the engine's deep merge: nested objects are merged key by key,
         # any other value (lists included) replaces the stored one. The version is
         # bumped in the same write, from the value read in the same transaction.

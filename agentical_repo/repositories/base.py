@@ -266,6 +266,25 @@ class BaseRepository(Generic[M]):
             )
         return entity
 
+    def _version_guard(self, params: Params, expected_version: object) -> str:
+        """The block line refusing a stale ``expected_version`` (``""`` when it is None).
+
+        Validated here, before any I/O. The block must have bound the current row to
+        ``$cur``; a mismatch THROWs ``stale_version``, which maps to ``ConflictError``.
+        """
+        if expected_version is None:
+            return ""
+        lock = self.model.__lock_field__
+        if lock is None:
+            raise ValidationError(
+                f"{self.model.__name__} has no version field; expected_version is not supported",
+                context={"argument": "expected_version"},
+            )
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise ValidationError("expected_version must be an int", context={"argument": "expected_version"})
+        ref = params.add(expected_version, "expected_version")
+        return f"  IF $cur.{lock} != {ref} {{ THROW {{ kind: 'stale_version' }} }};\n"
+
     def _update_statement(
         self, id: uuid.UUID, updates: Mapping[str, Any], expected_version: int | None
     ) -> Statement:
@@ -276,33 +295,18 @@ class BaseRepository(Generic[M]):
         except ValueError as exc:
             raise ValidationError(str(exc), context={"argument": "updates"}) from None
         lock = self.model.__lock_field__
-        if expected_version is not None:
-            if lock is None:
-                raise ValidationError(
-                    f"{self.model.__name__} has no version field; expected_version is not supported",
-                    context={"argument": "expected_version"},
-                )
-            if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-                raise ValidationError(
-                    "expected_version must be an int", context={"argument": "expected_version"}
-                )
         params = Params()
+        guard = self._version_guard(params, expected_version)
         rid = params.add(RecordID(self.table, id), "id")
         assigns = [f"{quote(k)} = {params.add(v, k)}" for k, v in data.items()]
         if lock is not None:
             assigns.append(f"{lock} += 1")
-        guard = ""
-        if expected_version is not None:
-            guard = (
-                f"IF $cur.{lock} != {params.add(expected_version, 'expected_version')} "
-                "{ THROW { kind: 'stale_version' } };\n  "
-            )
         text = (
             "{\n"
             f"  LET $cur = (SELECT * FROM ONLY {rid});\n"
-            "  IF $cur = NONE { THROW { kind: 'not_found' } };\n  "
+            "  IF $cur = NONE { THROW { kind: 'not_found' } };\n"
             f"{guard}"
-            f"UPDATE ONLY {rid} SET {', '.join(assigns)} RETURN AFTER\n"
+            f"  UPDATE ONLY {rid} SET {', '.join(assigns)} RETURN AFTER\n"
             "}"
         )
         return Statement(text, params.vars, operation="UPDATE", table=self.table)

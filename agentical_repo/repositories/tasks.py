@@ -398,16 +398,7 @@ class TaskRepository(BaseRepository[Task]):
             except ValueError:
                 raise ValidationError("output must be a dict", context={"argument": "output"}) from None
             assigns.append(f"output = {params.add(encoded, 'output')}")
-        guard = ""
-        if expected_version is not None:
-            if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-                raise ValidationError(
-                    "expected_version must be an int", context={"argument": "expected_version"}
-                )
-            guard = (
-                f"  IF $cur.version != {params.add(expected_version, 'expected_version')} "
-                "{ THROW { kind: 'stale_version' } };\n"
-            )
+        guard = self._version_guard(params, expected_version)
         text = (
             "{\n"
             f"  LET $cur = (SELECT status, version FROM ONLY {task});\n"

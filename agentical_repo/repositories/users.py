@@ -221,18 +221,9 @@ class UserRepository(BaseRepository[User]):
             raise ValidationError(
                 "prefs must be a dict with string keys and JSON-like values", context={"argument": "prefs"}
             ) from None
-        if expected_version is not None and (
-            isinstance(expected_version, bool) or not isinstance(expected_version, int)
-        ):
-            raise ValidationError("expected_version must be an int", context={"argument": "expected_version"})
         params = Params()
+        guard = self._version_guard(params, expected_version)
         ref = params.add(rid, "id")
-        guard = ""
-        if expected_version is not None:
-            guard = (
-                f"  IF $cur.version != {params.add(expected_version, 'expected_version')} "
-                "{ THROW { kind: 'stale_version' } };\n"
-            )
         text = (
             "{\n"
             f"  LET $cur = (SELECT version FROM ONLY {ref});\n"

@@ -245,16 +245,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
             ) from None
         params = Params()
         wf = self._workflow_ref(params, key)
-        guard = ""
-        if expected_version is not None:
-            if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-                raise ValidationError(
-                    "expected_version must be an int", context={"argument": "expected_version"}
-                )
-            guard = (
-                f"  IF $cur.version != {params.add(expected_version, 'expected_version')} "
-                "{ THROW { kind: 'stale_version' } };\n"
-            )
+        guard = self._version_guard(params, expected_version)
         patch = params.add(encoded, "state")
         text = (
             "{\n"
