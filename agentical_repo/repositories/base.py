@@ -266,6 +266,15 @@ class BaseRepository(Generic[M]):
             )
         return entity
 
+    def _coerce_updates(self, updates: object) -> dict[str, Any]:
+        """Validate a partial update against the model and encode it (before any I/O)."""
+        if not isinstance(updates, Mapping) or not updates:
+            raise ValidationError("updates must be a non-empty dict", context={"argument": "updates"})
+        try:
+            return self.model.coerce_updates(updates)
+        except ValueError as exc:
+            raise ValidationError(str(exc), context={"argument": "updates"}) from None
+
     def _version_guard(self, params: Params, expected_version: object) -> str:
         """The block line refusing a stale ``expected_version`` (``""`` when it is None).
 
@@ -288,12 +297,7 @@ class BaseRepository(Generic[M]):
     def _update_statement(
         self, id: uuid.UUID, updates: Mapping[str, Any], expected_version: int | None
     ) -> Statement:
-        if not isinstance(updates, Mapping) or not updates:
-            raise ValidationError("updates must be a non-empty dict", context={"argument": "updates"})
-        try:
-            data = self.model.coerce_updates(updates)
-        except ValueError as exc:
-            raise ValidationError(str(exc), context={"argument": "updates"}) from None
+        data = self._coerce_updates(updates)
         lock = self.model.__lock_field__
         params = Params()
         guard = self._version_guard(params, expected_version)
@@ -535,12 +539,7 @@ class BaseRepository(Generic[M]):
     ) -> int:
         """Apply ``updates`` to every entity matching ``filters``; returns the number changed."""
         where = self._require_filters(filters, all, "update_many")
-        if not isinstance(updates, Mapping) or not updates:
-            raise ValidationError("updates must be a non-empty dict", context={"argument": "updates"})
-        try:
-            data = self.model.coerce_updates(updates)
-        except ValueError as exc:
-            raise ValidationError(str(exc), context={"argument": "updates"}) from None
+        data = self._coerce_updates(updates)
         lock = self.model.__lock_field__
         params = Params()
         assigns = [f"{quote(k)} = {params.add(v, k)}" for k, v in data.items()]
