@@ -161,6 +161,12 @@ class BaseRepository(Generic[M]):
         row = _first(value)
         return None if row is None else self._decode(row)
 
+    def _decode_found(self, row: Any) -> M:
+        """Decode one row; ``None`` (nothing matched) is a ``NotFoundError``."""
+        if row is None:
+            raise NotFoundError(f"{self.table} not found", context={"table": self.table})
+        return self._decode(row)
+
     def _decode_list(self, rows: Any) -> list[M]:
         return [self._decode(r) for r in rows or []]
 
@@ -305,6 +311,13 @@ class BaseRepository(Generic[M]):
         assigns = [f"{quote(k)} = {params.add(v, k)}" for k, v in data.items()]
         if lock is not None:
             assigns.append(f"{lock} += 1")
+        if not guard and self.tx is None:
+            # Outside a transaction a missing record just comes back as NONE (UPDATE never
+            # creates), which update() turns into NotFoundError: one statement instead of a
+            # SELECT + check block (the block's extra engine work was ~35 % of the request).
+            # In a transaction the THROW is needed so the whole block aborts.
+            text = f"UPDATE ONLY {rid} SET {', '.join(assigns)} RETURN AFTER"
+            return Statement(text, params.vars, operation="UPDATE", table=self.table)
         text = (
             "{\n"
             f"  LET $cur = (SELECT * FROM ONLY {rid});\n"
@@ -327,7 +340,7 @@ class BaseRepository(Generic[M]):
         key = as_uuid(id)
         statement = self._update_statement(key, updates, expected_version)
         try:
-            result = await self._locked_write(key, statement, self._decode)
+            result = await self._locked_write(key, statement, self._decode_found)
         except NotFoundError:
             raise NotFoundError(
                 f"{self.table} not found", context={"table": self.table, "id": str(key)}
