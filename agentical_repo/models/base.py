@@ -72,6 +72,9 @@ def encode_value(value: Any, *, nested: bool = False) -> Any:
     inside a free-form object (``{"a": None}`` would be stored as ``{}``). So
     below the top level (``nested=True``) ``None`` is sent as SurrealDB ``NULL``.
     """
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool:  # the common case, first
+        return value
     if value is None:
         return Null if nested else None
     if isinstance(value, Enum):
@@ -92,6 +95,9 @@ def decode_value(value: Any) -> Any:
     ``None``; RecordIDs nested in free-form dicts are left alone (they are not
     references the model knows).
     """
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool:  # the common case, first
+        return value
     if value is None or isinstance(value, NullType):
         return None
     if isinstance(value, datetime):
