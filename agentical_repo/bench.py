@@ -1206,6 +1206,21 @@ def print_table(results: Sequence[Result], console: Any) -> None:
         console.print(t)
 
 
+def results_from_json(data: dict[str, Any]) -> list[Result]:
+    """Rebuild results from a JSON file this module wrote (for ``--report``)."""
+    out = []
+    for r in data["results"]:
+        res = Result(r["workload"], r["engine"], r["unit"], r["rows_per_unit"], raw_does=r["raw_does"])
+        res.repo, res.raw, res.extra, res.skipped = (
+            r["repo_samples_s"],
+            r["raw_samples_s"],
+            r["extra"],
+            r["skipped"],
+        )
+        out.append(res)
+    return out
+
+
 def markdown_table(results: Sequence[Result]) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
@@ -1259,6 +1274,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--output", type=Path, default=None, help="JSON file (default: benchmarks/results/...)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--report", type=Path, default=None, help="print a results JSON as a Markdown table; run nothing"
+    )
     return p.parse_args(argv)
 
 
@@ -1318,6 +1336,18 @@ async def run_suite(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``agentical-repo bench``; returns the process exit code."""
     args = parse_args(argv)
+    if args.report is not None:
+        data = json.loads(args.report.read_text())
+        print(markdown_table(results_from_json(data)))
+        meta = data["meta"]
+        machine = meta["machine"]
+        print(
+            f"\n{machine['cpus']} CPUs ({machine['cpu']}), {machine['memory_gib']} GiB, "
+            f"Python {machine['python']}, SDK {machine['surrealdb_sdk']}, "
+            f"embedded engine {machine['surrealdb_embedded']}; "
+            f"{meta['seconds']:.0f} s; load average {meta['loadavg_before'][0]} -> {meta['loadavg_after'][0]}"
+        )
+        return 0
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for e in engines:
         if e not in ENGINES:

@@ -91,7 +91,7 @@ def test_quick_run_writes_every_workload(tmp_path: Path, capsys: Any) -> None:
     assert elapsed < 60, f"the quick run took {elapsed:.0f} s"
 
 
-def test_quick_run_on_surrealkv_and_only(tmp_path: Path) -> None:
+def test_quick_run_on_surrealkv_and_only(tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "kv.json"
     assert (
         main(
@@ -113,3 +113,8 @@ def test_quick_run_on_surrealkv_and_only(tmp_path: Path) -> None:
     names = {r["workload"] for r in data["results"]}
     assert names == {"create", "get_by_id", "update", "delete"}
     assert all(r["engine"] == "surrealkv" and r["ratio"] > 0 for r in data["results"])
+    capsys.readouterr()
+    assert main(["--report", str(out)]) == 0  # the README table comes from a results file
+    report = capsys.readouterr().out
+    assert "| get_by_id | surrealkv |" in report
+    assert "load average" in report
