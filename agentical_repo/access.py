@@ -20,6 +20,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .errors import AccessDeniedError, AgenticalError, ValidationError
+from .repositories.base import require_text
 from .surql.idents import is_identifier
 
 if TYPE_CHECKING:
@@ -30,15 +31,6 @@ __all__ = ["DEFAULT_ACCESS", "AccessDeniedError", "signin_user"]
 DEFAULT_ACCESS = "user_access"
 
 
-def _check_text(value: Any, argument: str, max_length: int) -> str:
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise ValidationError(
-            f"{argument} must be a non-empty string of at most {max_length} characters",
-            context={"argument": argument},
-        )
-    return value
-
-
 async def signin_user(db: Database, email: str, password: str, *, access: str = DEFAULT_ACCESS) -> str:
     """Sign ``db``'s connection in as the user with ``email``/``password``; return the access token.
 
@@ -47,8 +39,8 @@ async def signin_user(db: Database, email: str, password: str, *, access: str = 
     ``ValidationError`` (before any I/O) for arguments of the wrong shape. The
     password is sent once, as a bound sign-in variable, and is not kept.
     """
-    _check_text(email, "email", 320)
-    _check_text(password, "password", 1024)
+    require_text(email, "email", 320)
+    require_text(password, "password", 1024)
     if not is_identifier(access):
         raise ValidationError("access must be an identifier", context={"argument": "access"})
     await db.connect()

@@ -20,13 +20,12 @@ from ..models.base import decode_value, encode_value
 from ..surql import builder
 from ..surql.filters import PaginationParams
 from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid
+from .base import BaseRepository, IdLike, as_uuid, require_text
 from .tools import (
     MISSING_AGENT,
     MISSING_TOOL,
     check_object_keys,
     missing_endpoint,
-    require_label,
 )
 
 __all__ = ["AgentRepository"]
@@ -56,7 +55,7 @@ class AgentRepository(BaseRepository[Agent]):
 
     async def get_by_type(self, agent_type: str, pagination: PaginationParams | None = None) -> list[Agent]:
         """Agents whose ``agent_type`` equals ``agent_type`` (indexed), ordered by name."""
-        return await self._select_all({"agent_type": require_label(agent_type, "agent_type")}, pagination)
+        return await self._select_all({"agent_type": require_text(agent_type, "agent_type")}, pagination)
 
     async def get_active_agents(self, pagination: PaginationParams | None = None) -> list[Agent]:
         """Agents with ``status == active`` (indexed), ordered by name."""

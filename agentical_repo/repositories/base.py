@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..transaction import Transaction
     from .cache import ReadCache
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "BaseRepository", "IdLike"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "BaseRepository", "IdLike", "as_uuid", "require_text"]
 
 M = TypeVar("M", bound=Entity)
 T = TypeVar("T")
@@ -118,6 +118,19 @@ def as_uuid(value: Any, argument: str = "id") -> uuid.UUID:
         except ValueError:
             pass
     raise ValidationError(f"{argument} must be a UUID", context={"argument": argument})
+
+
+def require_text(value: Any, argument: str, max_length: int = 128) -> str:
+    """A non-empty string argument of bounded length, refused before any I/O.
+
+    The message names the argument and the limit, never the value (it may be a secret).
+    """
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise ValidationError(
+            f"{argument} must be a non-empty string of at most {max_length} characters",
+            context={"argument": argument},
+        )
+    return value
 
 
 def dig(row: Mapping[str, Any], path: str) -> Any:

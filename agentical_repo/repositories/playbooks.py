@@ -26,7 +26,7 @@ from ..errors import AlreadyExistsError, ConflictError, NotFoundError, Validatio
 from ..models import ExecutionStatus, Playbook, PlaybookExecution
 from ..models.base import encode_value
 from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid
+from .base import BaseRepository, IdLike, as_uuid, require_text
 
 __all__ = ["PlaybookRepository"]
 
@@ -36,15 +36,6 @@ _VERSION_INDEX = "playbook_name_version"
 _VERSION_FIELDS = frozenset({"id", "description", "tags"})
 MAX_LOG_ENTRIES = 10_000
 MAX_NAME_LENGTH = 256
-
-
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(
-            f"name must be a non-empty string of at most {MAX_NAME_LENGTH} characters",
-            context={"argument": "name"},
-        )
-    return name
 
 
 def _check_status(status: Any) -> ExecutionStatus:
@@ -92,7 +83,7 @@ class PlaybookRepository(BaseRepository[Playbook]):
     def _create_version_statement(
         self, name: str, definition: Mapping[str, Any], fields: Mapping[str, Any]
     ) -> tuple[Playbook, Statement]:
-        _check_name(name)
+        require_text(name, "name", MAX_NAME_LENGTH)
         if not isinstance(definition, Mapping):
             raise ValidationError("definition must be a dict", context={"argument": "definition"})
         unknown = sorted(set(fields) - _VERSION_FIELDS)
@@ -151,15 +142,13 @@ class PlaybookRepository(BaseRepository[Playbook]):
     async def get_latest(self, name: str) -> Playbook | None:
         """The highest version of ``name``, or ``None`` (one indexed read)."""
         params = Params()
-        text = (
-            f"SELECT * FROM {self.table} WHERE name = {params.add(_check_name(name), 'name')} "
-            "ORDER BY version DESC LIMIT 1"
-        )
+        ref = params.add(require_text(name, "name", MAX_NAME_LENGTH), "name")
+        text = f"SELECT * FROM {self.table} WHERE name = {ref} ORDER BY version DESC LIMIT 1"
         return self._decode_optional(await self._read(Statement(text, params.vars, "SELECT", self.table)))
 
     async def get_version(self, name: str, version: int) -> Playbook | None:
         """Version ``version`` of ``name``, or ``None``."""
-        _check_name(name)
+        require_text(name, "name", MAX_NAME_LENGTH)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ValidationError("version must be an integer >= 1", context={"argument": "version"})
         params = Params()
@@ -172,10 +161,8 @@ class PlaybookRepository(BaseRepository[Playbook]):
     async def list_versions(self, name: str) -> list[Playbook]:
         """Every version of ``name``, ascending (empty for an unknown name)."""
         params = Params()
-        text = (
-            f"SELECT * FROM {self.table} WHERE name = {params.add(_check_name(name), 'name')} "
-            "ORDER BY version ASC"
-        )
+        ref = params.add(require_text(name, "name", MAX_NAME_LENGTH), "name")
+        text = f"SELECT * FROM {self.table} WHERE name = {ref} ORDER BY version ASC"
         return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", self.table)))
 
     # ------------------------------------------------------------------ executions

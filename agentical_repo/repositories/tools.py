@@ -22,7 +22,7 @@ from ..models.base import decode_value
 from ..surql import builder
 from ..surql.filters import PaginationParams
 from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid
+from .base import BaseRepository, IdLike, as_uuid, require_text
 
 if TYPE_CHECKING:
     pass
@@ -31,16 +31,6 @@ __all__ = ["MISSING_AGENT", "MISSING_TOOL", "USAGE_KEYS", "ToolRepository", "mis
 
 #: The keys ``track_usage`` accepts in ``usage_data``.
 USAGE_KEYS = frozenset({"agent_id", "success", "duration_ms", "details"})
-
-
-def require_label(value: Any, argument: str, max_length: int = 128) -> str:
-    """A non-empty string argument (category, type…), refused before any I/O."""
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise ValidationError(
-            f"{argument} must be a non-empty string of at most {max_length} characters",
-            context={"argument": argument},
-        )
-    return value
 
 
 def check_object_keys(value: Any, argument: str) -> None:
@@ -98,7 +88,7 @@ class ToolRepository(BaseRepository[Tool]):
 
     async def get_by_category(self, category: str, pagination: PaginationParams | None = None) -> list[Tool]:
         """Tools of ``category`` (indexed), ordered by name."""
-        return await self._select_all({"category": require_label(category, "category")}, pagination)
+        return await self._select_all({"category": require_text(category, "category")}, pagination)
 
     async def get_available_tools(self, pagination: PaginationParams | None = None) -> list[Tool]:
         """Tools with ``available == True`` (indexed), ordered by name."""

@@ -34,7 +34,7 @@ from surrealdb import RecordID
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..models import User
 from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid
+from .base import BaseRepository, IdLike, as_uuid, require_text
 
 __all__ = ["MAX_PASSWORD_LENGTH", "MAX_SESSION_TTL", "UserRepository"]
 
@@ -51,16 +51,6 @@ _DUMMY_HASH = (
 )
 # What a user read projects: never the hash, never the derived index key.
 _USER_FIELDS = "* OMIT password_hash, email_key"
-
-
-def _check_password(password: Any) -> str:
-    """Type and length only: the value is never echoed, not even in the message."""
-    if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"password must be a non-empty string of at most {MAX_PASSWORD_LENGTH} characters",
-            context={"argument": "password"},
-        )
-    return password
 
 
 def _check_email(email: Any) -> str:
@@ -133,7 +123,7 @@ class UserRepository(BaseRepository[User]):
         case) or the id is taken.
         """
         user = self._check_entity(user, "user")
-        _check_password(password)
+        require_text(password, "password", MAX_PASSWORD_LENGTH)
         params = Params()
         rid = params.add(RecordID(self.table, user.id), "id")
         content = params.add(user.to_record(), "content")
@@ -154,7 +144,7 @@ class UserRepository(BaseRepository[User]):
         One atomic request; ``NotFoundError`` if the user does not exist.
         """
         rid = self._rid(user_id, "user_id")
-        _check_password(password)
+        require_text(password, "password", MAX_PASSWORD_LENGTH)
         params = Params()
         ref = params.add(rid, "id")
         revoke = (
@@ -185,7 +175,7 @@ class UserRepository(BaseRepository[User]):
         a password all give ``None``, in about the same time.
         """
         _check_email(email)
-        _check_password(password)
+        require_text(password, "password", MAX_PASSWORD_LENGTH)
         params = Params()
         email_ref = params.add(email, "email")
         secret = params.add(password, "password")
