@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from agentical_repo import Database, DatabaseSettings, Repositories
+from agentical_repo import Database, DatabaseSettings, Repositories, ValidationError
 
 SURREAL_IMAGE = "surrealdb/surrealdb:v3.2.4"
 
@@ -132,3 +132,19 @@ async def bare_db(engine: Database) -> AsyncIterator[Database]:
 @pytest.fixture
 def repos(db: Database) -> Repositories:
     return Repositories(db)
+
+
+# ---------------------------------------------------------------------------- shared helpers
+
+
+async def refused(db: Database, call: Callable[[], Awaitable[Any]]) -> ValidationError:
+    """Assert ``call`` raises ValidationError without sending a single request."""
+    with db.count_requests() as c, pytest.raises(ValidationError) as info:
+        await call()
+    assert c.count == 0
+    return info.value
+
+
+async def scalar(db: Database, text: str, vars: dict[str, Any] | None = None) -> Any:
+    """Result of the last statement of a raw query (test-side inspection of stored data)."""
+    return (await db.query(text, vars or {}))[-1]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import refused
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -22,19 +22,10 @@ from agentical_repo import (
     PaginationParams,
     Repositories,
     TransactionError,
-    ValidationError,
 )
 from agentical_repo.models import Agent, AgentStatus, Task, TaskStatus, Tool
 
 BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", 1.5, b"\x00" * 16]
-
-
-async def refused(db: Database, call: Callable[[], Awaitable[Any]]) -> ValidationError:
-    """Assert ``call`` raises ValidationError without sending a single request."""
-    with db.count_requests() as c, pytest.raises(ValidationError) as info:
-        await call()
-    assert c.count == 0
-    return info.value
 
 
 async def edge_count(db: Database) -> int:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from conftest import scalar
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -22,11 +23,6 @@ from agentical_repo.models import Agent, Task, TaskStatus, Workflow
 from agentical_repo.models.graph import TaskDependency
 
 BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", RecordID("task", "x")]
-
-
-async def scalar(db: Database, text: str, vars: dict[str, Any] | None = None) -> Any:
-    """Result of a single raw statement (test-side inspection of the stored graph)."""
-    return (await db.query(text, vars or {}))[-1]
 
 
 async def edge_count(db: Database, table: str) -> int:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import statistics
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from conftest import refused
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -23,20 +23,11 @@ from agentical_repo import (
     PaginationParams,
     Repositories,
     TransactionError,
-    ValidationError,
 )
 from agentical_repo.models import Agent, Capability, Tool, ToolUsage, ToolUsageStats
 from agentical_repo.repositories.cache import CacheConfig
 
 BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", 1.5, b"\x00" * 16]
-
-
-async def refused(db: Database, call: Callable[[], Awaitable[Any]]) -> ValidationError:
-    """Assert ``call`` raises ValidationError without sending a single request."""
-    with db.count_requests() as c, pytest.raises(ValidationError) as info:
-        await call()
-    assert c.count == 0
-    return info.value
 
 
 async def usage_rows(db: Database, tool_id: uuid.UUID | None = None) -> int:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from conftest import scalar
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -29,10 +30,6 @@ from agentical_repo.models import (
 from agentical_repo.surql import builder
 
 BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", RecordID("workflow", "x")]
-
-
-async def scalar(db: Database, text: str, vars: dict[str, Any] | None = None) -> Any:
-    return (await db.query(text, vars or {}))[-1]
 
 
 async def has_task_edges(db: Database) -> list[tuple[uuid.UUID, uuid.UUID, int | None]]:
