@@ -14,7 +14,7 @@ from typing import Any
 
 from surrealdb import RecordID
 
-from ..errors import ConflictError, NotFoundError, ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..models import Agent, AgentMetrics, AgentStatus, TaskStatus, Tool
 from ..models.base import decode_value, encode_value
 from ..surql import builder
@@ -99,18 +99,7 @@ class AgentRepository(BaseRepository[Agent]):
         """
         key = as_uuid(agent_id, "agent_id")
         statement = self._state_statement(key, state, expected_version)
-        try:
-            return await self._locked_write(key, statement, self._decode)
-        except NotFoundError:
-            raise NotFoundError("agent not found", context={"table": self.table, "id": str(key)}) from None
-        except ConflictError as exc:
-            if exc.retryable:
-                raise
-            raise ConflictError(
-                "agent was modified concurrently: expected_version is stale",
-                code="stale_version",
-                context={"table": self.table, "id": str(key), "expected_version": expected_version},
-            ) from None
+        return await self._versioned_write(key, statement, self._decode, expected_version)
 
     # ------------------------------------------------------------------ tools (graph)
 

@@ -221,6 +221,31 @@ class BaseRepository(Generic[M]):
         async with self.db.record_lock(self.table, key):
             return await self._write(statement, decode)
 
+    async def _versioned_write(
+        self, key: uuid.UUID, statement: Statement, decode: Callable[[Any], T], expected_version: int | None
+    ) -> T:
+        """Run a version-guarded read-modify-write of one record (see ``_version_guard``).
+
+        Holds the record lock, and turns the block's THROWs into errors that name
+        the record: ``not_found`` → ``NotFoundError``, ``stale_version`` →
+        ``ConflictError(code="stale_version")``. A retryable engine conflict that
+        outlived the retries is re-raised as it is.
+        """
+        try:
+            return await self._locked_write(key, statement, decode)
+        except NotFoundError:
+            raise NotFoundError(
+                f"{self.table} not found", context={"table": self.table, "id": str(key)}
+            ) from None
+        except ConflictError as exc:
+            if exc.retryable:
+                raise
+            raise ConflictError(
+                f"{self.table} was modified concurrently: expected_version is stale",
+                code="stale_version",
+                context={"table": self.table, "id": str(key), "expected_version": expected_version},
+            ) from None
+
     def _field_ok(self, path: str) -> bool:
         return self.model.field_path_ok(path)
 
@@ -362,20 +387,7 @@ class BaseRepository(Generic[M]):
         """
         key = as_uuid(id)
         statement = self._update_statement(key, updates, expected_version)
-        try:
-            result = await self._locked_write(key, statement, self._decode_found)
-        except NotFoundError:
-            raise NotFoundError(
-                f"{self.table} not found", context={"table": self.table, "id": str(key)}
-            ) from None
-        except ConflictError as exc:
-            if exc.retryable:
-                raise
-            raise ConflictError(
-                f"{self.table} was modified concurrently: expected_version is stale",
-                code="stale_version",
-                context={"table": self.table, "id": str(key), "expected_version": expected_version},
-            ) from None
+        result = await self._versioned_write(key, statement, self._decode_found, expected_version)
         self._invalidate(key)
         return result
 

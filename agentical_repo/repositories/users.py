@@ -31,7 +31,7 @@ from typing import Any
 
 from surrealdb import RecordID
 
-from ..errors import ConflictError, NotFoundError, ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..models import User
 from ..surql.statement import Params, Statement
 from .base import BaseRepository, IdLike, as_uuid, require_text
@@ -225,18 +225,7 @@ class UserRepository(BaseRepository[User]):
             "}"
         )
         statement = Statement(text, params.vars, operation="UPDATE", table=self.table)
-        try:
-            return await self._write(statement, self._decode)
-        except NotFoundError:
-            raise NotFoundError("user not found", context={"table": self.table, "id": str(rid.id)}) from None
-        except ConflictError as exc:
-            if exc.retryable:
-                raise
-            raise ConflictError(
-                "user was modified concurrently: expected_version is stale",
-                code="stale_version",
-                context={"table": self.table, "id": str(rid.id), "expected_version": expected_version},
-            ) from None
+        return await self._versioned_write(as_uuid(rid), statement, self._decode, expected_version)
 
     # ------------------------------------------------------------------ sessions
 

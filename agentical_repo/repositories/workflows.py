@@ -256,18 +256,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
             "}"
         )
         statement = Statement(text, params.vars, "UPDATE", "workflow")
-        try:
-            return await self._write(statement, self._decode)
-        except NotFoundError:
-            raise NotFoundError("workflow not found", context={"table": "workflow", "id": str(key)}) from None
-        except ConflictError as exc:
-            if exc.retryable:
-                raise
-            raise ConflictError(
-                "workflow was modified concurrently: expected_version is stale",
-                code="stale_version",
-                context={"table": "workflow", "id": str(key), "expected_version": expected_version},
-            ) from None
+        return await self._versioned_write(key, statement, self._decode, expected_version)
 
     # ------------------------------------------------------------------ metrics
 
