@@ -91,7 +91,8 @@ def test_blocks_found() -> None:
 @pytest.mark.parametrize("path", doc_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_fence_languages(path: Path) -> None:
     """No unlabelled fences and no fence language that would keep code out of this test."""
-    bad = [(b.line, b.language or "<none>") for b in fenced_blocks(path) if b.language not in ALLOWED_LANGUAGES]
+    blocks = fenced_blocks(path)
+    bad = [(b.line, b.language or "<none>") for b in blocks if b.language not in ALLOWED_LANGUAGES]
     assert not bad, f"{path.name}: fence languages not allowed (line, language): {bad}"
 
 
@@ -106,7 +107,7 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
     script = tmp_path / "block.py"
     # The sentinel is printed (and flushed) only if the block ran to its end without raising.
     script.write_text(f"{block.code}\nprint({SENTINEL!r}, flush=True)\n", encoding="utf-8")
-    proc = subprocess.run(  # noqa: S603 - our own interpreter on our own docs
+    proc = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
         env=_clean_env(),
@@ -123,6 +124,7 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
     # end, so that abort is not the block's failure. Any other non-zero exit fails.
     engine_abort_at_exit = proc.returncode in (134, -6) and finished
     assert proc.returncode == 0 or engine_abort_at_exit, (
-        f"{block.id} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+        f"{block.id} exited {proc.returncode}\n"
+        f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
     )
     assert finished, f"{block.id} exited 0 without finishing?\n{proc.stdout[-2000:]}"
