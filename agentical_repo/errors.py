@@ -10,6 +10,7 @@ spans or tracebacks.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,8 +25,10 @@ __all__ = [
     "NotFoundError",
     "QueryError",
     "RepositoryError",
+    "ThrowCode",
     "TransactionError",
     "ValidationError",
+    "decode_thrown",
     "error_from_entry",
     "redact",
 ]
@@ -197,6 +200,146 @@ def redact(message: str, values: Iterable[Any] = ()) -> str:
     return message
 
 
+# --------------------------------------------------------------------------- THROW codec
+
+
+class ThrowCode(enum.IntEnum):
+    """Why a statement of ours aborted: the ``agentical`` field of its THROW payload.
+
+    ``surql.blocks.throw`` writes ``THROW { agentical: <code>, <field>: … }`` with
+    value-free fields only (identifiers, integers, record ids); ``decode_thrown``
+    reads it back from the engine's text *before* redaction, and
+    ``error_from_entry`` turns it into an error of the hierarchy. The numbers are
+    a stable protocol: never reuse one.
+    """
+
+    NOT_FOUND = 1  # table: the missing record's table
+    STALE_VERSION = 2  # table
+    INVALID_STATE = 3  # table, status: the record's current status
+    CYCLE = 4  # path: record ids of the cycle
+    TOO_DEEP = 5  # table
+    EXISTS = 6  # table
+    INVALID = 7  # reason: an identifier naming the broken rule
+
+
+THROW_KEY = "agentical"
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<open>\{) | (?P<close>\}) | (?P<lbr>\[) | (?P<rbr>\]) | (?P<comma>,) |
+        (?P<key>[A-Za-z_][A-Za-z0-9_]*):(?![A-Za-z0-9_'⟨]) |
+        (?P<record>[A-Za-z_][A-Za-z0-9_]*):(?:u'(?P<uuid>[0-9a-fA-F-]{36})'|(?P<num>\d+)) |
+        (?P<int>-?\d+)(?![.\w]) |
+        '(?P<str>[A-Za-z0-9_]*)' |
+        (?P<none>NONE|NULL)
+    )""",
+    re.X,
+)
+
+
+def decode_thrown(text: str) -> dict[str, Any] | None:
+    """The fields of one of our THROW payloads in an engine message, else ``None``.
+
+    Accepts only the shapes ``surql.blocks.throw`` writes: an object of
+    identifier keys whose values are integers, identifier strings, record ids
+    (as ``"table:uuid"`` strings), NONE, or arrays of those. Anything else,
+    such as a caller's own ``THROW 'text'``, is not ours.
+    """
+    start = text.find("{")
+    if start < 0 or not text[:start].rstrip().endswith("An error occurred:"):
+        return None
+    tokens: list[tuple[str, Any]] = []
+    pos, end = start, len(text.rstrip())
+    while pos < end:
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        kind = m.lastgroup or ""
+        if kind in ("uuid", "num"):
+            kind = "record"
+        value: Any = None
+        if kind == "key":
+            value = m.group("key")
+        elif kind == "record":
+            value = f"{m.group('record')}:{m.group('uuid') or m.group('num')}"
+        elif kind == "int":
+            value = int(m.group("int"))
+        elif kind == "str":
+            value = m.group("str")
+        tokens.append((kind, value))
+        pos = m.end()
+    try:
+        payload, rest = _parse_object(tokens, 0)
+    except (IndexError, ValueError):
+        return None
+    if rest != len(tokens) or not isinstance(payload.get(THROW_KEY), int):
+        return None
+    return payload
+
+
+def _parse_object(tokens: list[tuple[str, Any]], i: int) -> tuple[dict[str, Any], int]:
+    if tokens[i][0] != "open":
+        raise ValueError("object expected")
+    out: dict[str, Any] = {}
+    i += 1
+    while tokens[i][0] != "close":
+        kind, key = tokens[i]
+        if kind != "key":
+            raise ValueError("key expected")
+        out[key], i = _parse_value(tokens, i + 1)
+        if tokens[i][0] == "comma":
+            i += 1
+    return out, i + 1
+
+
+def _parse_value(tokens: list[tuple[str, Any]], i: int) -> tuple[Any, int]:
+    kind, value = tokens[i]
+    if kind in ("int", "str", "record", "none"):
+        return value, i + 1
+    if kind == "lbr":
+        items: list[Any] = []
+        i += 1
+        while tokens[i][0] != "rbr":
+            item, i = _parse_value(tokens, i)
+            items.append(item)
+            if tokens[i][0] == "comma":
+                i += 1
+        return items, i + 1
+    raise ValueError("value expected")
+
+
+def error_from_thrown(payload: Mapping[str, Any], context: Mapping[str, Any]) -> RepositoryError:
+    """The error one of our THROW payloads stands for; its fields join the context."""
+    try:
+        code: ThrowCode | None = ThrowCode(payload[THROW_KEY])
+    except ValueError:
+        code = None
+    fields = {k: v for k, v in payload.items() if k != THROW_KEY}
+    table = str(fields.get("table") or "record")
+    ctx = {**context, **fields, "thrown": code.name.lower() if code else str(payload[THROW_KEY])}
+    if code is ThrowCode.NOT_FOUND:
+        return NotFoundError(f"{table} not found", context=ctx)
+    if code is ThrowCode.STALE_VERSION:
+        return ConflictError(
+            f"{table} was modified concurrently: expected_version is stale", code="stale_version", context=ctx
+        )
+    if code is ThrowCode.INVALID_STATE:
+        status = fields.get("status")
+        return ConflictError(
+            f"{table} is {status}: not allowed from this status", code="conflict", context=ctx
+        )
+    if code is ThrowCode.CYCLE:
+        return ValidationError("the dependency would create a cycle", code="cycle", context=ctx)
+    if code is ThrowCode.TOO_DEEP:
+        return ValidationError(f"{table} graph is nested too deeply", code="too_deep", context=ctx)
+    if code is ThrowCode.EXISTS:
+        return AlreadyExistsError(f"{table} already exists", context=ctx)
+    if code is ThrowCode.INVALID:
+        reason = fields.get("reason")
+        return ValidationError(f"refused: {reason}", code="invalid", context=ctx)
+    return QueryError("the statement aborted with an unknown code", code="thrown", context=ctx)
+
+
 # --------------------------------------------------------------------------- mapping
 
 NOT_EXECUTED_KINDS = frozenset({"NotExecuted", "Cancelled"})
@@ -236,6 +379,9 @@ def error_from_entry(
     if is_retryable_conflict(entry):
         return ConflictError(message, code="write_conflict", context=ctx, retryable=True)
     if kind == "Thrown" or raw.startswith("An error occurred:"):
+        payload = decode_thrown(raw)  # before redaction: its fields are value-free by construction
+        if payload is not None:
+            return error_from_thrown(payload, ctx)
         thrown = _THROWN_KIND.search(raw)
         thrown_kind = thrown.group(1) if thrown else ""
         ctx["thrown"] = thrown_kind

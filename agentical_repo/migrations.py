@@ -42,7 +42,8 @@ from .errors import (
     QueryError,
     ValidationError,
 )
-from .surql.statement import Statement, _segments, compose
+from .surql.lexer import segments
+from .surql.statement import Statement, compose
 
 if TYPE_CHECKING:
     from .database import Database
@@ -155,7 +156,7 @@ def _split(sql: str) -> tuple[SqlStatement, ...]:
             out.append(SqlStatement(text, start_line))
         buf.clear()
 
-    for is_code, chunk in _segments(sql):
+    for is_code, chunk in segments(sql):
         if not is_code:
             if chunk.startswith(("--", "//", "#", "/*")):  # a comment: keep only its newlines
                 buf.append("\n" * chunk.count("\n"))

@@ -10,7 +10,9 @@ from agentical_repo.surql.statement import (
     Composed,
     Fragment,
     Params,
+    ParamStore,
     Statement,
+    Var,
     compose,
     count_statements,
     rename_params,
@@ -45,12 +47,14 @@ def test_invalid_var_names_refused(name: object) -> None:
     assert info.value.context == {"argument": "vars"}
 
 
-def test_with_vars_renamed_keeps_metadata() -> None:
+def test_render_into_a_shared_store_renames_and_keeps_metadata() -> None:
     st = Statement("SELECT * FROM $id WHERE x = $x", {"id": 1, "x": 2}, "SELECT", "agent", 3)
-    out = st.with_vars_renamed({"id": "id_9"})
-    assert out.text == "SELECT * FROM $id_9 WHERE x = $x"
-    assert out.vars == {"id_9": 1, "x": 2}
-    assert (out.operation, out.table, out.batch_size) == ("SELECT", "agent", 3)
+    store = ParamStore()
+    store.name(Var(0, "id"))  # another statement of the same request took $id first
+    assert st.render(store) == "SELECT * FROM $id_1 WHERE x = $x"
+    assert store.vars == {"id": 0, "id_1": 1, "x": 2}
+    assert st.text == "SELECT * FROM $id WHERE x = $x"  # standalone rendering is unaffected
+    assert (st.operation, st.table, st.batch_size) == ("SELECT", "agent", 3)
 
 
 # --------------------------------------------------------------------------- Params

@@ -1,0 +1,104 @@
+"""A small SurrealQL lexer for text this package did not generate.
+
+Statements built by ``surql`` carry their values as ``Var`` parts and never need
+lexing. Raw text does: the ``Database.query`` escape hatch, migration files, and
+callers' own ``Statement(text, vars)``. For those, this module finds the code
+between strings and comments, counts top-level statements, and locates
+``$param`` references, so raw text can be turned into parts once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+__all__ = ["PARAM_RE", "count_statements", "ends_in_line_comment", "rename_params", "segments"]
+
+PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def segments(text: str) -> Iterator[tuple[bool, str]]:
+    """Split ``text`` into (is_code, chunk) pieces; strings and comments are not code."""
+    i, n, start = 0, len(text), 0
+    while i < n:
+        c = text[i]
+        if c in "'\"`⟨":
+            close = "⟩" if c == "⟨" else c
+            if start < i:
+                yield True, text[start:i]
+            j = i + 1
+            while j < n and text[j] != close:
+                j += 2 if text[j] == "\\" else 1
+            yield False, text[i : j + 1]
+            i = start = j + 1
+            continue
+        if text.startswith(("--", "//"), i) or c == "#":
+            if start < i:
+                yield True, text[start:i]
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            yield False, text[i:j]
+            i = start = j
+            continue
+        if text.startswith("/*", i):
+            if start < i:
+                yield True, text[start:i]
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            yield False, text[i:j]
+            i = start = j
+            continue
+        i += 1
+    if start < n:
+        yield True, text[start:]
+
+
+def ends_in_line_comment(text: str) -> bool:
+    """True when the text's last piece is a ``--``/``//``/``#`` comment (it swallows a joining ``;``)."""
+    last = ""
+    for is_code, chunk in segments(text):
+        last = "" if is_code else chunk
+    return last.startswith(("--", "//", "#"))
+
+
+def _count(text: str) -> int:
+    depth, count, pending = 0, 0, False
+    for is_code, chunk in segments(text):
+        if not is_code:
+            pending = pending or chunk[0] in "'\"`⟨"  # a string is a statement, a comment is not
+            continue
+        for ch in chunk:
+            if ch in "({[":
+                depth += 1
+                pending = True
+            elif ch in ")}]":
+                depth -= 1
+            elif ch == ";" and depth == 0:
+                if pending:
+                    count += 1
+                pending = False
+            elif not ch.isspace():
+                pending = True
+    return count + (1 if pending else 0)
+
+
+# Callers tend to send the same few raw texts again and again: remember recent counts.
+_count_cached = lru_cache(maxsize=1024)(_count)
+
+
+def count_statements(text: str) -> int:
+    """Count top-level statements: ``;`` outside strings, comments, braces and brackets."""
+    return _count_cached(text)
+
+
+def rename_params(text: str, mapping: dict[str, str]) -> str:
+    """Rename ``$old`` to ``$new`` in the code parts of ``text`` only."""
+    if not mapping:
+        return text
+    out: list[str] = []
+    for is_code, chunk in segments(text):
+        if is_code:
+            chunk = PARAM_RE.sub(lambda m: "$" + mapping.get(m.group(1), m.group(1)), chunk)
+        out.append(chunk)
+    return "".join(out)
