@@ -25,10 +25,10 @@ lint: install
 	$(BIN)/mypy --strict agentical_repo
 
 demo: install
-	$(BIN)/agentical-repo demo --url "$(AGENTICAL_DB_URL)"
+	$(BIN)/python examples/demo.py --url "$(AGENTICAL_DB_URL)" $(DEMO_ARGS)
 
 bench: install
-	$(BIN)/agentical-repo bench
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 schema: install
 	$(BIN)/agentical-repo schema apply --url "$(AGENTICAL_DB_URL)"

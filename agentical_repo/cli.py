@@ -1,9 +1,12 @@
 """The ``agentical-repo`` command (also ``python -m agentical_repo``).
 
-``schema apply|status|verify``, ``demo`` and ``bench``. The URL comes from ``--url``,
-else ``AGENTICAL_DB_URL``, else the embedded ``surrealkv://.data/agentical``; the
-other connection settings (namespace, database, credentials) come from the
-``AGENTICAL_DB_*`` environment like everywhere else.
+``schema apply|status|verify``: the operations a deployment needs on a database. The
+demo and the benchmarks are not part of the installed package; they live in the
+repository (``examples/demo.py``, ``benchmarks/bench.py``; ``make demo``, ``make bench``).
+
+The URL comes from ``--url``, else ``AGENTICAL_DB_URL``, else the embedded
+``surrealkv://.data/agentical``; the other connection settings (namespace, database,
+credentials) come from the ``AGENTICAL_DB_*`` environment like everywhere else.
 
 Exit codes are part of the interface so scripts and CI can rely on them:
 0 success / schema matches; 1 drift (``verify``) or changed/missing applied files
@@ -47,7 +50,7 @@ def default_url() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentical-repo",
-        description="Schema tooling, demo and benchmarks of agentical-repo (SurrealDB data-access layer).",
+        description="Schema tooling of agentical-repo (SurrealDB data-access layer).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -87,13 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
                 help="where the files are applied for comparison: an in-process mem:// engine, a temporary "
                 "database on the server, or auto (embedded for embedded URLs, server for servers)",
             )
-
-    demo = commands.add_parser("demo", help="seed a demo agent workspace and run the headline queries")
-    connection(demo)
-    demo.add_argument("--reset", action="store_true", help="delete the demo data first and seed it again")
-
-    bench = commands.add_parser("bench", help="run the benchmarks (arguments are passed on)", add_help=False)
-    bench.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -214,35 +210,11 @@ SCHEMA_ACTIONS = {"apply": _schema_apply, "status": _schema_status, "verify": _s
 # --------------------------------------------------------------------------- dispatch
 
 
-def _run_bench(args: argparse.Namespace) -> int:
-    import importlib
-
-    try:
-        bench = importlib.import_module("agentical_repo.bench")
-    except ImportError as exc:
-        raise CliError(f"benchmarks are not available in this installation ({exc})") from None
-    bench_main = getattr(bench, "main", None)
-    if not callable(bench_main):
-        raise CliError("benchmarks are not available: agentical_repo.bench has no main()")
-    forwarded = list(args.args[1:] if args.args[:1] == ["--"] else args.args)
-    try:
-        result = bench_main(forwarded)
-    except SystemExit as exc:  # the benchmark's own argparse (--help, usage errors)
-        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
-    return int(result or 0)
-
-
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    if args.command == "bench":
-        return _run_bench(args)
     settings = settings_from(args)
     if args.command == "schema":
         action = SCHEMA_ACTIONS[args.action]
         return asyncio.run(_with_db(settings, lambda db: action(db, args, console)))
-    if args.command == "demo":
-        from .demo import run_demo
-
-        return asyncio.run(run_demo(settings, reset=args.reset, console=console))
     raise CliError(f"unknown command {args.command!r}")  # pragma: no cover - argparse refuses first
 
 
@@ -271,13 +243,8 @@ def _main(argv: Sequence[str] | None) -> int:
     # so logfire's "not configured" warning would only be noise here.
     os.environ.setdefault("LOGFIRE_IGNORE_NO_CONFIG", "1")
     parser = build_parser()
-    raw = list(sys.argv[1:] if argv is None else argv)
-    # `bench` passes everything after it on untouched (argparse would parse its options)
-    at = raw.index("bench") if "bench" in raw else -1
-    if at >= 0 and all(a == "--debug" for a in raw[:at]) and raw[at + 1 :]:
-        raw = [*raw[: at + 1], "--", *raw[at + 1 :]]
     try:
-        args = parser.parse_args(raw)
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2): argparse already printed it
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     debug = bool(getattr(args, "debug", False))

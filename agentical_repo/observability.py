@@ -42,7 +42,7 @@ class OperationSpan:
 
 # ``logfire.span()`` formats its message template, inspects the calling frame and builds
 # a JSON schema on every call: ~70 µs even with logfire unconfigured, which alone broke the
-# 10 % overhead budget over a ~600 µs embedded round trip (see ``agentical_repo.bench``).
+# 10 % overhead budget over a ~600 µs embedded round trip (see ``benchmarks/bench.py``).
 # A database span has a fixed name and primitive attributes, so it takes logfire's fast
 # path (the one its auto-tracing uses, ~8 µs) with the same ``logfire.*`` attributes
 # precomputed; an exception still ends the span at error level with the exception event.

@@ -14,7 +14,6 @@ import io
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -207,29 +206,17 @@ def test_usage_errors_exit_2_and_help_exits_0(capsys: pytest.CaptureFixture[str]
     assert "schema" in capsys.readouterr().out
 
 
-def test_bench_delegates_or_explains(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[list[str]] = []
-
-    def fake_main(argv: list[str] | None = None) -> int:
-        seen.append(list(argv or []))
-        return 7
-
-    monkeypatch.setitem(sys.modules, "agentical_repo.bench", types.SimpleNamespace(main=fake_main))
-    assert main(["bench", "--quick", "--rows", "10"]) == 7
-    assert seen == [["--quick", "--rows", "10"]]
-
-    def exits(argv: list[str] | None = None) -> int:
-        raise SystemExit(0)  # e.g. the benchmark's argparse handling --help
-
-    monkeypatch.setitem(sys.modules, "agentical_repo.bench", types.SimpleNamespace(main=exits))
-    assert main(["bench", "--help"]) == 0
-
-    monkeypatch.setitem(sys.modules, "agentical_repo.bench", None)  # import fails
-    code, _, err = run(capsys, "bench")
-    assert code == EXIT_ERROR
-    assert err.startswith("error: benchmarks are not available")
+def test_only_schema_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo and the benchmarks live in examples/ and benchmarks/, not in the installed command."""
+    assert main(["--help"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "schema" in out
+    assert "demo" not in out
+    assert "bench" not in out
+    for command in ("demo", "bench"):
+        code, _, err = run(capsys, command)
+        assert code == EXIT_ERROR
+        assert f"invalid choice: '{command}'" in err
 
 
 # ---------------------------------------------------------------- the installed command

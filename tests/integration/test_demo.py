@@ -1,20 +1,46 @@
-"""``agentical-repo demo`` end to end on a surrealkv:// path: seed, reuse, reset, degrade."""
+"""``make demo`` (``examples/demo.py``) end to end on a surrealkv:// path: seed, reuse, reset.
+
+The demo is a script outside the package, so it is loaded from its file (no install,
+no ``sys.path`` change) and, where the entry point itself matters, run as
+``python examples/demo.py`` in a subprocess, exactly as ``make demo`` runs it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from rich.console import Console
 from surrealdb import RecordID
 
 from agentical_repo import Database, DatabaseSettings, migrations
-from agentical_repo.cli import main
-from agentical_repo.demo import AGENTS, MARKER_ID, TOOLS, WORKFLOWS, run_demo
+from agentical_repo.cli import main as cli_main
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "examples" / "demo.py"
+
+
+def _load_demo() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("agentical_examples_demo", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+demo = _load_demo()
+AGENTS, MARKER_ID, TOOLS, WORKFLOWS = demo.AGENTS, demo.MARKER_ID, demo.TOOLS, demo.WORKFLOWS
 
 TITLES = ("Agent tools", "Ready tasks", "Workflow metrics", "Message search", "Playbooks (latest version)")
 
@@ -40,10 +66,21 @@ async def _query(url: str, text: str) -> list[object]:
         return await db.query(text, {"marker": RecordID("message", MARKER_ID)})
 
 
-def test_demo_runs_twice_reuses_then_resets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def run_script(*args: str) -> str:
+    """``python examples/demo.py ARGS`` from the repository root, as ``make demo`` runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTICAL_DB_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stderr == ""  # no warning, no traceback
+    return done.stdout
+
+
+def test_demo_runs_twice_reuses_then_resets(tmp_path: Path) -> None:
     url = kv(tmp_path)
-    assert main(["demo", "--url", url]) == 0
-    first = capsys.readouterr().out
+    first = run_script("--url", url)
     assert "no demo data yet: seeding a new workspace" in first
     assert "seeded" in first
     for title in TITLES:
@@ -57,8 +94,7 @@ def test_demo_runs_twice_reuses_then_resets(tmp_path: Path, capsys: pytest.Captu
     assert counts["uses"] == sum(len(a[4]) for a in AGENTS)
     assert counts["depends_on"] == sum(len(t[4]) for w in WORKFLOWS for t in w[3])
 
-    assert main(["demo", "--url", url]) == 0
-    second = capsys.readouterr().out
+    second = run_script("--url", url)
     assert "demo data found: reusing it" in second
     assert "seeding" not in second
     for title in TITLES:
@@ -66,20 +102,19 @@ def test_demo_runs_twice_reuses_then_resets(tmp_path: Path, capsys: pytest.Captu
     assert "demo done (reused)" in second
     assert asyncio.run(_counts(url)) == counts  # nothing duplicated
 
-    assert main(["demo", "--url", url, "--reset"]) == 0
-    third = capsys.readouterr().out
+    third = run_script("--url", url, "--reset")
     assert "resetting demo data (--reset): deleted" in third
     assert "demo done (reset)" in third
     assert asyncio.run(_counts(url)) == counts  # same workspace again, not twice
 
     # the demo leaves the schema exactly as the files define it
-    assert main(["schema", "verify", "--url", url]) == 0
+    assert cli_main(["schema", "verify", "--url", url]) == 0
 
 
 def test_demo_tables_show_the_headline_query_results(tmp_path: Path) -> None:
     buf = io.StringIO()
     console = Console(file=buf, width=250, highlight=False, soft_wrap=True)
-    assert asyncio.run(run_demo(DatabaseSettings(url=kv(tmp_path)), console=console)) == 0
+    assert asyncio.run(demo.run_demo(DatabaseSettings(url=kv(tmp_path)), console=console)) == 0
     out = buf.getvalue()
     # agent -> uses -> tool
     assert "Researcher" in out
@@ -102,31 +137,26 @@ def test_an_interrupted_seed_is_detected_and_reset(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = kv(tmp_path)
-    assert main(["demo", "--url", url]) == 0
+    assert demo.main(["--url", url]) == 0
     capsys.readouterr()
     asyncio.run(_query(url, "DELETE $marker"))  # as if the seed had stopped before its end
-    assert main(["demo", "--url", url]) == 0
+    assert demo.main(["--url", url]) == 0
     out = capsys.readouterr().out
     assert "resetting demo data (an incomplete earlier seed was found)" in out
     assert asyncio.run(_counts(url))["agent"] == len(AGENTS)
 
 
-def test_a_missing_repository_method_skips_only_its_section(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from agentical_repo.repositories.agents import AgentRepository
-
-    monkeypatch.delattr(AgentRepository, "get_tools")
-    assert main(["demo", "--url", kv(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "Agent tools: skipped, AgentRepository.get_tools is not available" in out
-    for title in TITLES[1:]:
-        assert title in out
+def test_errors_are_one_line_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo.main(["--url", "bogus://nowhere"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert "url" in err
+    assert err.count("\n") == 1
 
 
 async def test_demo_applies_the_schema_first(tmp_path: Path) -> None:
     buf = io.StringIO()
     settings = DatabaseSettings(url=kv(tmp_path))
-    await run_demo(settings, console=Console(file=buf, width=200))
+    await demo.run_demo(settings, console=Console(file=buf, width=200))
     async with Database(settings) as db:
         assert (await migrations.status(db)).pending == []

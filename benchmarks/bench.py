@@ -1,4 +1,4 @@
-"""``agentical-repo bench``: the repository layer against the raw SDK, same engine, same run.
+"""``make bench`` (``python benchmarks/bench.py``): the repository layer against the raw SDK.
 
 Why it exists: a data layer earns its place only if it costs almost nothing over
 hand-written SDK calls, and wins where batching matters. Every workload therefore
@@ -12,8 +12,12 @@ both sides alike; the table reports medians, so one noisy round cannot move it.
 What each raw side does is written next to its workload (``Workload.raw_does``) and
 lands in the JSON results, so nobody has to guess what was compared.
 
-Run: ``agentical-repo bench`` (full, both embedded engines), ``--quick`` (small sizes),
-``--engines mem`` / ``--engines surrealkv``, ``--only create,get_by_id``.
+It lives outside the package (the wheel ships no benchmark code) and imports
+``agentical_repo`` like any user would: install the project first (``make install``).
+
+Run: ``python benchmarks/bench.py`` (full, both embedded engines), ``--quick`` (small
+sizes), ``--engines mem`` / ``--engines surrealkv``, ``--only create,get_by_id``,
+``--report results.json`` (a results file as a Markdown table).
 """
 
 from __future__ import annotations
@@ -46,16 +50,15 @@ from typing import Any
 from surrealdb import RecordID
 from surrealdb.data.cbor import encode as cbor_encode
 
-from .database import Database
-from .models import Agent, Entity, Task, Tool, Workflow
-from .repositories.factory import Repositories
-from .settings import DatabaseSettings
-from .surql.filters import PaginationParams, encode_cursor
+from agentical_repo import Database, DatabaseSettings, PaginationParams, Repositories
+from agentical_repo.models import Agent, Entity, Task, Tool, Workflow
+from agentical_repo.repositories import base as repositories_base
+from agentical_repo.surql.filters import encode_cursor
 
 __all__ = ["WORKLOADS", "main"]
 
 ENGINES = ("mem", "surrealkv")
-RESULTS_DIR = Path("benchmarks/results")
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 NAMESPACE = "bench"
 
 # ---------------------------------------------------------------------------- sizes
@@ -1267,7 +1270,7 @@ def machine_info() -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="agentical-repo bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="benchmarks/bench.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes (smoke test, well under a minute)")
     p.add_argument("--engines", default=",".join(ENGINES), help="comma list of: mem, surrealkv")
     p.add_argument(
@@ -1277,7 +1280,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"workload(s), comma separated or repeated: {', '.join(WORKLOADS)} "
         f"(aliases: {', '.join(ALIASES)})",
     )
-    p.add_argument("--output", type=Path, default=None, help="JSON file (default: benchmarks/results/...)")
+    p.add_argument(
+        "--output", type=Path, default=None, help="JSON file (default: benchmarks/results/bench-<time>.json)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--report", type=Path, default=None, help="print a results JSON as a Markdown table; run nothing"
@@ -1325,10 +1330,7 @@ async def run_suite(
                 if progress is not None:
                     progress.update(task, description=f"{engine}: {name}")
                 started = time.perf_counter()
-                try:
-                    results.extend(await WORKLOADS[name].run(env, sizes))
-                except AttributeError as exc:  # a repository method this workload needs is missing
-                    results.append(Result(name, engine, "-", 0, skipped=f"missing: {exc}"))
+                results.extend(await WORKLOADS[name].run(env, sizes))
                 timings[f"{engine}:{name}"] = round(time.perf_counter() - started, 1)
                 if progress is not None and not progress.console.is_terminal:
                     # no live bar in a log: one line per finished workload instead
@@ -1339,7 +1341,7 @@ async def run_suite(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``agentical-repo bench``; returns the process exit code."""
+    """Run the benchmarks (or print a report); returns the process exit code."""
     args = parse_args(argv)
     if args.report is not None:
         data = json.loads(args.report.read_text())
@@ -1409,11 +1411,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _default_chunk() -> Any:
-    from .repositories import base
-
-    return getattr(base, "DEFAULT_CHUNK_SIZE", None)
+def _default_chunk() -> int:
+    return repositories_base.DEFAULT_CHUNK_SIZE
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    code = main()
+    # The embedded engine's native threads can abort the interpreter's shutdown after
+    # all work is done (exit 134); end the process once the output is flushed instead.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,4 +1,4 @@
-"""``agentical-repo demo`` / ``make demo``: a realistic agent workspace, seeded and queried.
+"""``make demo`` (``python examples/demo.py``): a realistic agent workspace, seeded and queried.
 
 It applies the schema, seeds users, tools with capabilities, agents using them,
 workflows whose tasks form dependency graphs, execution history, playbook
@@ -10,23 +10,35 @@ written last. So a second run finds the marker and *reuses* the data (it says
 so), ``--reset`` deletes exactly the demo records and seeds again, and a run that
 was interrupted half-way (no marker, some records) is detected and reset.
 
-Each repository call is looked up by name: if a method of the contract is not
-available in this installation, only the section that needs it is skipped, and
-the demo says which method was missing.
+It uses only the public API, as an application would: ``Database``,
+``Repositories`` and the models. Install the project first (``make install``).
+
+    python examples/demo.py [--url URL] [--namespace NS] [--database DB] [--reset]
+
+The URL comes from ``--url``, else ``AGENTICAL_DB_URL``, else the embedded
+``surrealkv://.data/agentical``.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
+import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pydantic import ValidationError as SettingsError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from surrealdb import RecordID
 
-from . import migrations
-from .database import Database
-from .models import (
+from agentical_repo import AgenticalError, Database, DatabaseSettings, Repositories
+from agentical_repo.models import (
     Agent,
     AgentStatus,
     Capability,
@@ -39,13 +51,8 @@ from .models import (
     Workflow,
     WorkflowStatus,
 )
-from .repositories import Repositories
-from .settings import DatabaseSettings
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-__all__ = ["DEMO_NAMESPACE", "DemoPlan", "demo_id", "run_demo"]
+__all__ = ["DEMO_NAMESPACE", "DemoPlan", "demo_id", "main", "run_demo"]
 
 DEMO_NAMESPACE = uuid.UUID("6f3c1f0e-4b7a-5c2d-9e8f-a9b0c1d2e3f4")
 
@@ -56,7 +63,6 @@ def demo_id(key: str) -> uuid.UUID:
 
 
 MARKER_ID = demo_id("marker")
-Method = Callable[..., Awaitable[Any]]
 
 
 # --------------------------------------------------------------------------- the workspace
@@ -208,24 +214,13 @@ SEARCHES = ["rollback deploy", "pricing competitors", "postmortem"]
 
 @dataclass
 class DemoPlan:
-    """What a run did: ``mode`` is seeded / reused / reset, ``skipped`` the missing methods."""
+    """What a run did: ``mode`` is seeded / reused / reset, ``sections`` the tables printed."""
 
     mode: str = "seeded"
     deleted: int = 0
     created: int = 0
     edges: int = 0
-    skipped: list[str] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
-
-
-def _method(repo: Any, name: str, plan: DemoPlan) -> Method | None:
-    fn = getattr(repo, name, None)
-    if fn is None:
-        label = f"{type(repo).__name__}.{name}"
-        if label not in plan.skipped:
-            plan.skipped.append(label)
-        return None
-    return fn  # type: ignore[no-any-return]
 
 
 def _seed_steps() -> int:
@@ -324,13 +319,9 @@ async def _delete_demo(db: Database) -> int:
 
 async def _seed(repos: Repositories, plan: DemoPlan, advance: Callable[[str], None]) -> None:
     # users
-    create_user = _method(repos.users, "create_user", plan)
     for username, email, name in USERS:
         user = User(id=demo_id(f"user:{username}"), username=username, email=email, display_name=name)
-        if create_user is not None:
-            await create_user(user, f"demo-{username}-password")
-        else:
-            await repos.users.create(user)
+        await repos.users.create_user(user, f"demo-{username}-password")
         plan.created += 1
         advance("users")
 
@@ -350,7 +341,6 @@ async def _seed(repos: Repositories, plan: DemoPlan, advance: Callable[[str], No
         advance("tools")
 
     # agents and the tools they use (agent -uses-> tool edges)
-    add_tool = _method(repos.agents, "add_tool", plan)
     for name, agent_type, status, description, tools in AGENTS:
         agent_id = demo_id(f"agent:{name}")
         await repos.agents.create(
@@ -366,14 +356,11 @@ async def _seed(repos: Repositories, plan: DemoPlan, advance: Callable[[str], No
         plan.created += 1
         advance("agents")
         for tool in tools:
-            if add_tool is not None:
-                await add_tool(agent_id, demo_id(f"tool:{tool}"), granted_by="ada")
-                plan.edges += 1
+            await repos.agents.add_tool(agent_id, demo_id(f"tool:{tool}"), granted_by="ada")
+            plan.edges += 1
             advance("agent tools")
 
     # workflows, their tasks (workflow -has_task-> task) and dependency graphs (task -depends_on-> task)
-    add_task = _method(repos.workflows, "add_task", plan)
-    add_dependency = _method(repos.tasks, "add_dependency", plan)
     for wf_name, description, wf_status, tasks in WORKFLOWS:
         wf_id = demo_id(f"workflow:{wf_name}")
         await repos.workflows.create(
@@ -402,37 +389,33 @@ async def _seed(repos: Repositories, plan: DemoPlan, advance: Callable[[str], No
             )
             plan.created += 1
             advance("tasks")
-            if add_task is not None:
-                await add_task(wf_id, task_id)
-                plan.edges += 1
+            await repos.workflows.add_task(wf_id, task_id)
+            plan.edges += 1
             advance("tasks")
         for key, _title, _status, _agent, deps in tasks:
             for dep in deps:
-                if add_dependency is not None:
-                    await add_dependency(demo_id(f"task:{wf_name}:{key}"), demo_id(f"task:{wf_name}:{dep}"))
-                    plan.edges += 1
+                await repos.tasks.add_dependency(
+                    demo_id(f"task:{wf_name}:{key}"), demo_id(f"task:{wf_name}:{dep}")
+                )
+                plan.edges += 1
                 advance("task dependencies")
 
     # execution history (feeds the workflow metrics)
-    start = _method(repos.workflows, "start_execution", plan)
-    finish = _method(repos.workflows, "finish_execution", plan)
     for wf_name, outcome, error in EXECUTIONS:
-        if start is not None and finish is not None:
-            execution = await start(demo_id(f"workflow:{wf_name}"))
-            await finish(execution.id, outcome, result={"ok": outcome == "completed"}, error=error)
-            plan.created += 1
+        execution = await repos.workflows.start_execution(demo_id(f"workflow:{wf_name}"))
+        await repos.workflows.finish_execution(
+            execution.id, outcome, result={"ok": outcome == "completed"}, error=error
+        )
+        plan.created += 1
         advance("executions")
 
     # playbook versions
-    create_version = _method(repos.playbooks, "create_version", plan)
     for name, definition, tags in PLAYBOOKS:
-        if create_version is not None:
-            await create_version(name, definition, tags=tags, description=f"{name} playbook")
-            plan.created += 1
+        await repos.playbooks.create_version(name, definition, tags=tags, description=f"{name} playbook")
+        plan.created += 1
         advance("playbooks")
 
     # conversations
-    add_message = _method(repos.messages, "add_message", plan)
     for key, username, agent, turns in CONVERSATIONS:
         conversation = demo_id(f"conversation:{key}")
         for i, (role, content) in enumerate(turns):
@@ -444,22 +427,20 @@ async def _seed(repos: Repositories, plan: DemoPlan, advance: Callable[[str], No
                 user_id=demo_id(f"user:{username}") if role == MessageRole.USER else None,
                 agent_id=demo_id(f"agent:{agent}") if role != MessageRole.USER else None,
             )
-            await (add_message(message) if add_message is not None else repos.messages.create(message))
+            await repos.messages.add_message(message)
             plan.created += 1
             advance("messages")
 
     # tool usage counters
-    track = _method(repos.tools, "track_usage", plan)
     for n, (name, *_rest) in enumerate(TOOLS):
-        if track is not None:
-            await track(
-                demo_id(f"tool:{name}"),
-                {
-                    "agent_id": demo_id(f"agent:{AGENTS[n % len(AGENTS)][0]}"),
-                    "success": True,
-                    "duration_ms": 40.0 + n,
-                },
-            )
+        await repos.tools.track_usage(
+            demo_id(f"tool:{name}"),
+            {
+                "agent_id": demo_id(f"agent:{AGENTS[n % len(AGENTS)][0]}"),
+                "success": True,
+                "duration_ms": 40.0 + n,
+            },
+        )
         advance("tool usage")
 
     # the marker goes last: its presence means the seed completed
@@ -479,102 +460,78 @@ async def _seed(repos: Repositories, plan: DemoPlan, advance: Callable[[str], No
 
 
 async def _show(repos: Repositories, plan: DemoPlan, console: Console) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    def missing(section: str, method: str) -> None:
-        console.print(f"[yellow]{section}: skipped, {method} is not available in this installation[/]")
-
     # 1. each agent's tools (graph traversal agent -> uses -> tool)
-    get_tools = _method(repos.agents, "get_tools", plan)
-    if get_tools is None:
-        missing("Agent tools", "AgentRepository.get_tools")
-    else:
-        table = Table(title="Agent tools (agent ->uses-> tool)")
-        for col in ("agent", "status", "tools", "capabilities"):
-            table.add_column(col)
-        for name, _type, _status, _desc, _tools in AGENTS:
-            agent = await repos.agents.get(demo_id(f"agent:{name}"))
-            tools = await get_tools(agent.id)
-            table.add_row(
-                escape(agent.name),
-                agent.status.value,
-                escape(", ".join(sorted(t.name for t in tools))),
-                escape(", ".join(sorted(c.name for t in tools for c in t.capabilities))),
-            )
-        console.print(table)
-        plan.sections.append("agent tools")
+    table = Table(title="Agent tools (agent ->uses-> tool)")
+    for col in ("agent", "status", "tools", "capabilities"):
+        table.add_column(col)
+    for name, _type, _status, _desc, _tools in AGENTS:
+        agent = await repos.agents.get(demo_id(f"agent:{name}"))
+        tools = await repos.agents.get_tools(agent.id)
+        table.add_row(
+            escape(agent.name),
+            agent.status.value,
+            escape(", ".join(sorted(t.name for t in tools))),
+            escape(", ".join(sorted(c.name for t in tools for c in t.capabilities))),
+        )
+    console.print(table)
+    plan.sections.append("agent tools")
 
     # 2. ready tasks: pending, every dependency completed
-    ready = _method(repos.tasks, "get_ready_tasks", plan)
-    if ready is None:
-        missing("Ready tasks", "TaskRepository.get_ready_tasks")
-    else:
-        table = Table(title="Ready tasks (pending, all dependencies completed)")
-        for col in ("workflow", "task", "priority", "agent"):
-            table.add_column(col)
-        names = {demo_id(f"agent:{a[0]}"): a[0] for a in AGENTS}
-        for wf_name, *_ in WORKFLOWS:
-            for task in await ready(demo_id(f"workflow:{wf_name}")):
-                owner = names.get(task.agent_id, "") if task.agent_id else ""
-                table.add_row(escape(wf_name), escape(task.title), str(task.priority), escape(owner))
-        console.print(table)
-        plan.sections.append("ready tasks")
+    table = Table(title="Ready tasks (pending, all dependencies completed)")
+    for col in ("workflow", "task", "priority", "agent"):
+        table.add_column(col)
+    names = {demo_id(f"agent:{a[0]}"): a[0] for a in AGENTS}
+    for wf_name, *_ in WORKFLOWS:
+        for task in await repos.tasks.get_ready_tasks(demo_id(f"workflow:{wf_name}")):
+            owner = names.get(task.agent_id, "") if task.agent_id else ""
+            table.add_row(escape(wf_name), escape(task.title), str(task.priority), escape(owner))
+    console.print(table)
+    plan.sections.append("ready tasks")
 
     # 3. workflow metrics
-    metrics = _method(repos.workflows, "get_workflow_metrics", plan)
-    if metrics is None:
-        missing("Workflow metrics", "WorkflowRepository.get_workflow_metrics")
-    else:
-        table = Table(title="Workflow metrics")
-        for col in ("workflow", "runs", "by status", "success", "avg ms", "p95 ms", "tasks by status"):
-            table.add_column(col)
-        for wf_name, *_ in WORKFLOWS:
-            m = await metrics(demo_id(f"workflow:{wf_name}"))
-            table.add_row(
-                escape(wf_name),
-                str(m.executions_total),
-                escape(_counts(m.executions_by_status)),
-                f"{m.success_rate:.0%}",
-                _ms(m.avg_duration_ms),
-                _ms(m.p95_duration_ms),
-                escape(_counts(m.tasks_by_status)),
-            )
-        console.print(table)
-        plan.sections.append("workflow metrics")
+    table = Table(title="Workflow metrics")
+    for col in ("workflow", "runs", "by status", "success", "avg ms", "p95 ms", "tasks by status"):
+        table.add_column(col)
+    for wf_name, *_ in WORKFLOWS:
+        m = await repos.workflows.get_workflow_metrics(demo_id(f"workflow:{wf_name}"))
+        table.add_row(
+            escape(wf_name),
+            str(m.executions_total),
+            escape(_counts(m.executions_by_status)),
+            f"{m.success_rate:.0%}",
+            _ms(m.avg_duration_ms),
+            _ms(m.p95_duration_ms),
+            escape(_counts(m.tasks_by_status)),
+        )
+    console.print(table)
+    plan.sections.append("workflow metrics")
 
     # 4. full-text message search, best match first
-    search = _method(repos.messages, "search", plan)
-    if search is None:
-        missing("Message search", "MessageRepository.search")
-    else:
-        table = Table(title="Message search (BM25, best match first)")
-        for col in ("query", "#", "role", "message"):
-            table.add_column(col)
-        for text in SEARCHES:
-            hits = [m for m in await search(text, limit=3) if m.id != MARKER_ID]
-            for rank, message in enumerate(hits, 1):
-                table.add_row(escape(text), str(rank), message.role.value, escape(message.content))
-            if not hits:
-                table.add_row(escape(text), "-", "", "(no match)")
-        console.print(table)
-        plan.sections.append("message search")
+    table = Table(title="Message search (BM25, best match first)")
+    for col in ("query", "#", "role", "message"):
+        table.add_column(col)
+    for text in SEARCHES:
+        hits = [m for m in await repos.messages.search(text, limit=3) if m.id != MARKER_ID]
+        for rank, message in enumerate(hits, 1):
+            table.add_row(escape(text), str(rank), message.role.value, escape(message.content))
+        if not hits:
+            table.add_row(escape(text), "-", "", "(no match)")
+    console.print(table)
+    plan.sections.append("message search")
 
     # 5. latest playbook versions
-    latest = _method(repos.playbooks, "get_latest", plan)
-    if latest is not None:
-        table = Table(title="Playbooks (latest version)")
-        for col in ("playbook", "version", "steps", "tags"):
-            table.add_column(col)
-        for name in sorted({p[0] for p in PLAYBOOKS}):
-            pb = await latest(name)
-            if pb is not None:
-                steps = pb.definition.get("steps", [])
-                table.add_row(
-                    escape(pb.name), str(pb.version), escape(" → ".join(steps)), escape(", ".join(pb.tags))
-                )
-        console.print(table)
-        plan.sections.append("playbooks")
+    table = Table(title="Playbooks (latest version)")
+    for col in ("playbook", "version", "steps", "tags"):
+        table.add_column(col)
+    for name in sorted({p[0] for p in PLAYBOOKS}):
+        pb = await repos.playbooks.get_latest(name)
+        if pb is not None:
+            steps = pb.definition.get("steps", [])
+            table.add_row(
+                escape(pb.name), str(pb.version), escape(" → ".join(steps)), escape(", ".join(pb.tags))
+            )
+    console.print(table)
+    plan.sections.append("playbooks")
 
 
 def _safe_url(url: str) -> str:
@@ -596,14 +553,10 @@ def _ms(value: float | None) -> str:
 
 async def run_demo(settings: DatabaseSettings, *, reset: bool = False, console: Console | None = None) -> int:
     """Apply the schema, seed (or reuse / reset) the demo workspace, print the headline queries."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     console = console or Console(highlight=False, soft_wrap=True)
     plan = DemoPlan()
     async with Database(settings) as db:
-        report = await migrations.apply(db)
+        report = await db.apply_schema()
         console.print(
             f"schema: {len(report.applied)} file(s) applied, {len(report.skipped)} already applied on "
             + escape(f"{_safe_url(settings.url)} ({settings.namespace}/{settings.database})")
@@ -638,11 +591,34 @@ async def run_demo(settings: DatabaseSettings, *, reset: bool = False, console: 
                 await _seed(repos, plan, advance)
             console.print(f"seeded {plan.created} records and {plan.edges} graph edges")
         await _show(repos, plan, console)
-        if plan.skipped:
-            console.print(
-                "[yellow]not available in this installation (their sections were skipped): "
-                + escape(", ".join(plan.skipped))
-                + "[/]"
-            )
         console.print(f"[green]demo done[/] ({plan.mode}); run it again to reuse the data, or with --reset")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments and run the demo; returns the exit code (2 on an error, printed as one line)."""
+    parser = argparse.ArgumentParser(prog="examples/demo.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=None, help="SurrealDB URL (default: $AGENTICAL_DB_URL)")
+    parser.add_argument("--namespace", default=None, help="namespace (default: $AGENTICAL_DB_NAMESPACE)")
+    parser.add_argument("--database", default=None, help="database (default: $AGENTICAL_DB_DATABASE)")
+    parser.add_argument("--reset", action="store_true", help="delete the demo data first and seed it again")
+    args = parser.parse_args(argv)
+    # The library never configures logfire; without configuration its warning is only noise here.
+    os.environ.setdefault("LOGFIRE_IGNORE_NO_CONFIG", "1")
+    given = {"url": args.url, "namespace": args.namespace, "database": args.database}
+    try:
+        settings = DatabaseSettings(**{k: v for k, v in given.items() if v})
+        return asyncio.run(run_demo(settings, reset=args.reset))
+    except (SettingsError, AgenticalError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    code = main()
+    # The embedded engine's native threads can abort the interpreter's shutdown after
+    # all work is done and committed (exit 134); end the process once output is flushed.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
