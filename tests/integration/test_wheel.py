@@ -1,4 +1,6 @@
-"""The schema ships inside the wheel: build it, install it into a clean venv, apply from there.
+"""What the wheel ships: the schema inside it, and no demo or benchmark code.
+
+The schema test builds the wheel, installs it into a clean venv and applies from there.
 
 The venv is a plain one (no system or project site-packages), so what runs is only
 what the wheel and its declared dependencies provide. It is created without pip
@@ -41,8 +43,38 @@ def _build_wheel(out: Path) -> Path:
     return wheels[0]
 
 
-def test_wheel_installs_into_a_clean_venv_and_applies_the_schema(tmp_path: Path) -> None:
-    wheel = _build_wheel(tmp_path / "dist")
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One wheel for the module: building it takes seconds."""
+    return _build_wheel(tmp_path_factory.mktemp("dist"))
+
+
+def test_wheel_ships_no_demo_or_benchmark_code(wheel: Path) -> None:
+    """The demo and the benchmarks run from the repository (make demo / make bench), never
+    from an installation: they are examples of the API and measurement tools, not library."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        entry_points = next(zf.read(n).decode() for n in names if n.endswith("entry_points.txt"))
+    modules = [n for n in names if n.endswith(".py")]
+    assert "agentical_repo/__init__.py" in modules  # the listing is the real package
+    assert "agentical_repo/cli.py" in modules
+    offending = [
+        n
+        for n in names
+        if n.split("/", 1)[0] in ("benchmarks", "examples")
+        or any(word in n.rsplit("/", 1)[-1].lower() for word in ("bench", "demo"))
+    ]
+    assert offending == [], offending
+    top = {n.split("/", 1)[0] for n in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"agentical_repo"}
+    assert entry_points.split("[console_scripts]", 1)[1].split() == [
+        "agentical-repo",
+        "=",
+        "agentical_repo.cli:main",
+    ]
+
+
+def test_wheel_installs_into_a_clean_venv_and_applies_the_schema(wheel: Path, tmp_path: Path) -> None:
 
     # the packaged schema is exactly the checkout's schema/ directory
     with zipfile.ZipFile(wheel) as zf:
