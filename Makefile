@@ -20,8 +20,8 @@ test: install
 	$(BIN)/python -m pytest --cov=agentical_repo --cov-report=term --cov-fail-under=90 -q
 
 lint: install
-	$(BIN)/ruff check agentical_repo tests benchmarks
-	$(BIN)/ruff format --check agentical_repo tests benchmarks
+	$(BIN)/ruff check agentical_repo tests benchmarks examples
+	$(BIN)/ruff format --check agentical_repo tests benchmarks examples
 	$(BIN)/mypy --strict agentical_repo
 
 demo: install
