@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .surql.idents import IDENT_RE
+from .validation import IDENT_RE
 
 __all__ = ["DEFAULT_URL", "SUPPORTED_SCHEMES", "DatabaseSettings"]
 

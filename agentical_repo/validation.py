@@ -8,6 +8,7 @@ rule, never the value (a value may be a secret), with
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -17,10 +18,13 @@ from surrealdb import RecordID
 from .errors import ValidationError
 
 __all__ = [
+    "IDENT_RE",
+    "MAX_IDENT_LEN",
     "MAX_PAGE_LIMIT",
     "as_uuid",
     "check_object_keys",
     "enum_value",
+    "is_identifier",
     "page_limit",
     "require_bool",
     "require_int",
@@ -29,8 +33,18 @@ __all__ = [
 
 E = TypeVar("E", bound=enum.Enum)
 
+#: The one identifier rule, per dotted segment of a field path. ``\Z``, not ``$``:
+#: ``$`` would also match before a trailing newline.
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+MAX_IDENT_LEN = 128
+
 #: The largest page any read returns in one request.
 MAX_PAGE_LIMIT = 1000
+
+
+def is_identifier(name: object) -> bool:
+    """True for one identifier segment (tables, fields, namespaces) of at most 128 characters."""
+    return isinstance(name, str) and len(name) <= MAX_IDENT_LEN and bool(IDENT_RE.match(name))
 
 
 def fail(argument: str, rule: str) -> ValidationError:

@@ -12,7 +12,6 @@ Record ids are ``table:u'<uuid>'``; models only ever see the ``UUID``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import Enum
@@ -25,6 +24,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from surrealdb import Null, NullType, RecordID
 
+from ..validation import IDENT_RE
+
 __all__ = [
     "IDENT_RE",
     "Entity",
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 #: One identifier segment; the query builder applies the same rule.
-IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _to_plain_utc(value: datetime) -> datetime:

@@ -8,14 +8,11 @@ query is even built.
 
 from __future__ import annotations
 
-import re
-
 from ..errors import ValidationError
+from ..validation import IDENT_RE, MAX_IDENT_LEN, is_identifier
 
-__all__ = ["IDENT_RE", "RESERVED", "field_path", "identifier", "is_identifier", "quote"]
+__all__ = ["IDENT_RE", "MAX_IDENT_LEN", "RESERVED", "field_path", "identifier", "is_identifier", "quote"]
 
-IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" would accept a trailing newline
-MAX_IDENT_LEN = 128
 
 # Words that are SurrealQL keywords in expression position; a field with such a
 # name is written in backticks so it is read as a field, never as syntax.
@@ -109,10 +106,6 @@ RESERVED = frozenset(
         "table",
     }
 )
-
-
-def is_identifier(name: object) -> bool:
-    return isinstance(name, str) and len(name) <= MAX_IDENT_LEN and bool(IDENT_RE.match(name))
 
 
 def identifier(name: object, *, what: str = "identifier") -> str:
