@@ -20,7 +20,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import surrealdb
 from tenacity import (
@@ -43,13 +43,11 @@ from .errors import (
     error_from_sdk,
     is_filler,
 )
+from .migrations import MigrationReport, apply
 from .observability import OperationSpan, Telemetry
 from .settings import DatabaseSettings
 from .surql.statement import Composed, Statement, compose
-
-if TYPE_CHECKING:
-    from .migrations import MigrationReport
-    from .transaction import Transaction
+from .transaction import Transaction
 
 __all__ = ["RECORD_LOCK_STRIPES", "Database", "RequestCounter"]
 
@@ -367,6 +365,7 @@ class Database:
 
     @staticmethod
     def _check(entries: list[Entry], statement: Statement, *, offset: int = 0) -> list[Any]:
+        """Every entry's result; the first real failure (never a transaction's filler) raises."""
         failures = [(i, e) for i, e in enumerate(entries) if e.get("status") != "OK"]
         if failures:
             # a text with its own BEGIN … COMMIT fails first with the "not executed" filler
@@ -524,25 +523,14 @@ class Database:
         Raises the mapped error of the first statement that really failed.
         """
         statement = Statement(text, dict(vars or {}), operation="QUERY")
-
-        def scan(entries: list[Entry]) -> list[Any]:
-            failures = [(i, e) for i, e in enumerate(entries) if e.get("status") != "OK"]
-            real = [(i, e) for i, e in failures if not is_filler(e)] or failures
-            if real:
-                i, entry = real[0]
-                raise error_from_entry(entry, vars=statement.vars, context={"statement_index": i})
-            return [e.get("result") for e in entries]
-
-        return await self._request(statement, idempotent=False, scan=scan)
+        return await self._request(
+            statement, idempotent=False, scan=lambda entries: self._check(entries, statement)
+        )
 
     def transaction(self) -> Transaction:
         """A buffered transaction: ``async with db.transaction() as tx: tx.add(stmt)``."""
-        from .transaction import Transaction
-
         return Transaction(self)
 
     async def apply_schema(self, directory: str | Path | None = None) -> MigrationReport:
         """Apply ``schema/*.surql`` in order (idempotent); see ``agentical_repo.migrations``."""
-        from .migrations import apply
-
         return await apply(self, directory)
