@@ -23,6 +23,7 @@ lint: install
 	$(BIN)/ruff check agentical_repo tests benchmarks examples
 	$(BIN)/ruff format --check agentical_repo tests benchmarks examples
 	$(BIN)/mypy --strict agentical_repo
+	$(BIN)/lint-imports
 
 demo: install
 	$(BIN)/python examples/demo.py --url "$(AGENTICAL_DB_URL)" $(DEMO_ARGS)
