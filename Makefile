@@ -24,6 +24,7 @@ lint: install
 	$(BIN)/ruff format --check agentical_repo tests benchmarks examples
 	$(BIN)/mypy --strict agentical_repo
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 demo: install
 	$(BIN)/python examples/demo.py --url "$(AGENTICAL_DB_URL)" $(DEMO_ARGS)
