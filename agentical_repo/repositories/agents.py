@@ -14,23 +14,17 @@ from typing import Any
 
 from surrealdb import RecordID
 
-from ..errors import NotFoundError, ValidationError
+from ..errors import NotFoundError
 from ..models import Agent, AgentMetrics, AgentStatus, TaskStatus, Tool
 from ..models.base import decode_value, encode_value
 from ..surql import builder
 from ..surql.filters import PaginationParams
-from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid, require_text
-from .tools import (
-    MISSING_AGENT,
-    MISSING_TOOL,
-    check_object_keys,
-    missing_endpoint,
-)
+from ..surql.queries import agents as q
+from ..surql.statement import Statement
+from ..validation import as_uuid, check_object_keys, fail, require_text
+from .base import BaseRepository, IdLike
 
 __all__ = ["AgentRepository"]
-
-_EDGE = "uses"
 
 
 class AgentRepository(BaseRepository[Agent]):
@@ -63,26 +57,20 @@ class AgentRepository(BaseRepository[Agent]):
 
     # ------------------------------------------------------------------ state
 
+    def _expected_version(self, expected_version: object) -> int | None:
+        """``expected_version`` checked before any I/O: ``None`` or an ``int`` (not a bool)."""
+        if expected_version is None:
+            return None
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise fail("expected_version", "must be an int")
+        return expected_version
+
     def _state_statement(self, key: uuid.UUID, state: Any, expected_version: int | None) -> Statement:
         if not isinstance(state, Mapping) or not state:
-            raise ValidationError("state must be a non-empty dict", context={"argument": "state"})
+            raise fail("state", "must be a non-empty dict")
         check_object_keys(state, "state")
-        params = Params()
-        guard = self._version_guard(params, expected_version)
-        rid = params.add(RecordID(self.table, key), "id")
-        patch = params.add(encode_value(dict(state)), "state")
-        # MERGE is the engine's deep merge: nested objects are merged key by key,
-        # any other value (lists included) replaces the stored one. The version is
-        # bumped in the same write, from the value read in the same transaction.
-        text = (
-            "{\n"
-            f"  LET $cur = (SELECT version FROM ONLY {rid});\n"
-            "  IF $cur = NONE { THROW { kind: 'not_found' } };\n"
-            f"{guard}"
-            f"  UPDATE ONLY {rid} MERGE {{ state: {patch}, version: $cur.version + 1 }} RETURN AFTER\n"
-            "}"
-        )
-        return Statement(text, params.vars, operation="UPDATE", table=self.table)
+        expected = self._expected_version(expected_version)
+        return q.merge_state(RecordID(self.table, key), encode_value(dict(state)), expected)
 
     async def update_state(
         self, agent_id: IdLike, state: Mapping[str, Any], *, expected_version: int | None = None
@@ -103,10 +91,8 @@ class AgentRepository(BaseRepository[Agent]):
 
     # ------------------------------------------------------------------ tools (graph)
 
-    def _endpoints(self, agent_id: IdLike, tool_id: IdLike, params: Params) -> tuple[str, str]:
-        agent = params.add(self._rid(agent_id, "agent_id"), "agent")
-        tool = params.add(self._rid(tool_id, "tool_id", table=Tool.__table__), "tool")
-        return agent, tool
+    def _endpoints(self, agent_id: IdLike, tool_id: IdLike) -> tuple[RecordID, RecordID]:
+        return self._rid(agent_id, "agent_id"), self._rid(tool_id, "tool_id", table=Tool.__table__)
 
     async def add_tool(self, agent_id: IdLike, tool_id: IdLike, **props: Any) -> dict[str, Any]:
         """Link the agent to a tool with a ``uses`` edge; returns the edge's ``props``.
@@ -121,28 +107,20 @@ class AgentRepository(BaseRepository[Agent]):
         (the engine would otherwise answer with a bare "record does not exist").
         """
         check_object_keys(props, "props")
-        params = Params()
-        agent, tool = self._endpoints(agent_id, tool_id, params)
-        patch = params.add(encode_value(props), "props")
-        text = (
-            "{\n"
-            f"  IF !record::exists({agent}) {{ THROW {{ kind: 'not_found', missing: {MISSING_AGENT} }} }};\n"
-            f"  IF !record::exists({tool}) {{ THROW {{ kind: 'not_found', missing: {MISSING_TOOL} }} }};\n"
-            f"  RELATE ONLY {agent}->{_EDGE}:[{agent}, {tool}]->{tool} "
-            f"SET props = object::extend(props ?? {{}}, {patch}) RETURN VALUE props\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, operation="RELATE", table=_EDGE)
+        agent, tool = self._endpoints(agent_id, tool_id)
+        statement = q.add_tool(agent, tool, encode_value(props))
         try:
             return await self._write(statement, lambda value: dict(decode_value(value) or {}))
         except NotFoundError as exc:
-            raise self._endpoint_error(exc, agent_id, tool_id) from None
+            raise self._endpoint_error(exc, agent, tool) from None
 
     @staticmethod
-    def _endpoint_error(exc: NotFoundError, agent_id: IdLike, tool_id: IdLike) -> NotFoundError:
-        if missing_endpoint(exc) == MISSING_TOOL:
-            return NotFoundError("tool not found", context={"table": "tool", "id": str(as_uuid(tool_id))})
-        return NotFoundError("agent not found", context={"table": "agent", "id": str(as_uuid(agent_id))})
+    def _endpoint_error(exc: NotFoundError, agent: RecordID, tool: RecordID) -> NotFoundError:
+        """The error naming the endpoint the block found missing (``context["table"]``)."""
+        missing = tool if exc.context.get("table") == tool.table_name else agent
+        return NotFoundError(
+            f"{missing.table_name} not found", context={"table": missing.table_name, "id": str(missing.id)}
+        )
 
     async def remove_tool(self, agent_id: IdLike, tool_id: IdLike) -> bool:
         """Delete the agent's ``uses`` edge to the tool; False if there was none.
@@ -150,34 +128,20 @@ class AgentRepository(BaseRepository[Agent]):
         Matches on ``in``/``out`` (index ``uses_pair``) rather than the edge id, so
         an edge created outside this repository is removed too.
         """
-        statement = builder.unrelate(
-            _EDGE,
-            self.table,
-            self._rid(agent_id, "agent_id"),
-            Tool.__table__,
-            self._rid(tool_id, "tool_id", table=Tool.__table__),
-        )
+        statement = q.remove_tool(*self._endpoints(agent_id, tool_id))
         return await self._write(statement, lambda rows: bool(rows))
 
     async def has_tool(self, agent_id: IdLike, tool_id: IdLike) -> bool:
         """Whether the agent has a ``uses`` edge to the tool (one indexed lookup)."""
-        params = Params()
-        agent, tool = self._endpoints(agent_id, tool_id, params)
-        text = f"SELECT VALUE id FROM {_EDGE} WHERE in = {agent} AND out = {tool} LIMIT 1"
-        return bool(await self._read(Statement(text, params.vars, operation="SELECT", table=_EDGE)))
+        return bool(await self._read(q.has_tool(*self._endpoints(agent_id, tool_id))))
 
     async def get_tools(self, agent_id: IdLike) -> list[Tool]:
         """The tools the agent uses, ordered by name: one graph traversal, one request.
 
-        A missing agent is a ``NotFoundError`` (``FROM ONLY`` of a missing record
-        is NONE); an agent without tools gives ``[]``.
+        A missing agent is a ``NotFoundError`` (the traversal from a missing
+        record is NONE); an agent without tools gives ``[]``.
         """
-        params = Params()
-        rid = params.add(self._rid(agent_id, "agent_id"), "agent")
-        statement = Statement(
-            f"SELECT VALUE ->{_EDGE}->tool.* FROM ONLY {rid}", params.vars, operation="SELECT", table=_EDGE
-        )
-        rows = await self._read(statement)
+        rows = await self._read(q.tools_of(self._rid(agent_id, "agent_id")))
         if rows is None:
             raise self._not_found(agent_id)
         tools = [Tool.from_record(row) for row in rows if row]
@@ -200,31 +164,7 @@ class AgentRepository(BaseRepository[Agent]):
         ``NotFoundError`` when the agent does not exist.
         """
         key = as_uuid(agent_id, "agent_id")
-        params = Params()
-        rid = params.add(RecordID(self.table, key), "agent")
-        text = (
-            "{\n"
-            f"  LET $agent_row = (SELECT updated_at FROM ONLY {rid});\n"
-            "  IF $agent_row = NONE { THROW { kind: 'not_found' } };\n"
-            "  LET $tasks = (SELECT status, started_at, finished_at, updated_at "
-            f"FROM task WHERE agent_id = {rid});\n"
-            "  LET $durations = (SELECT VALUE duration::nanos(finished_at - started_at) / 1000000.0 "
-            "FROM $tasks WHERE started_at != NONE AND finished_at != NONE);\n"
-            "  LET $usage = (SELECT count() AS calls, time::max(created_at) AS last "
-            f"FROM tool_usage WHERE agent_id = {rid} GROUP ALL)[0];\n"
-            "  LET $times = array::flatten([[$agent_row.updated_at, $usage.last], "
-            "$tasks.updated_at, $tasks.started_at, $tasks.finished_at])[WHERE $this != NONE];\n"
-            "  RETURN {\n"
-            "    tasks_total: array::len($tasks),\n"
-            "    tasks_by_status: (SELECT status, count() AS n FROM $tasks GROUP BY status),\n"
-            f"    tools_count: array::len({rid}->{_EDGE}),\n"
-            "    tool_usages: $usage.calls ?? 0,\n"
-            "    avg: IF array::len($durations) > 0 { math::mean($durations) } ELSE { NONE },\n"
-            "    last: IF array::len($times) > 0 { array::max($times) } ELSE { NONE }\n"
-            "  }\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, operation="SELECT", table=self.table)
+        statement = q.agent_metrics(RecordID(self.table, key))
         try:
             row = await self._read(statement)
         except NotFoundError:

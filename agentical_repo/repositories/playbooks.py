@@ -25,8 +25,10 @@ from surrealdb import RecordID
 from ..errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
 from ..models import ExecutionStatus, Playbook, PlaybookExecution
 from ..models.base import encode_value
-from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid, require_text
+from ..surql.queries import playbooks as q
+from ..surql.statement import Statement
+from ..validation import as_uuid, enum_value, fail, page_limit, require_text
+from .base import BaseRepository, IdLike
 
 __all__ = ["PlaybookRepository"]
 
@@ -39,21 +41,15 @@ MAX_NAME_LENGTH = 256
 
 
 def _check_status(status: Any) -> ExecutionStatus:
-    try:
-        return ExecutionStatus(status)
-    except ValueError:
-        allowed = ", ".join(s.value for s in ExecutionStatus)
-        raise ValidationError(f"status must be one of {allowed}", context={"argument": "status"}) from None
+    return enum_value(ExecutionStatus, status, "status")
 
 
 def _check_logs(logs: Any) -> list[Any]:
     """Logs are a list of dicts; each entry is encoded like any free-form object field."""
     if isinstance(logs, str | bytes | Mapping) or not isinstance(logs, Sequence):
-        raise ValidationError("logs must be a list of dicts", context={"argument": "logs"})
+        raise fail("logs", "must be a list of dicts")
     if len(logs) > MAX_LOG_ENTRIES:
-        raise ValidationError(
-            f"logs may hold at most {MAX_LOG_ENTRIES} entries per call", context={"argument": "logs"}
-        )
+        raise fail("logs", f"may hold at most {MAX_LOG_ENTRIES} entries per call")
     out: list[Any] = []
     for entry in logs:
         if not isinstance(entry, Mapping) or not all(isinstance(k, str) for k in entry):
@@ -62,12 +58,6 @@ def _check_logs(logs: Any) -> list[Any]:
             )
         out.append(encode_value(entry))
     return out
-
-
-def _check_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-        raise ValidationError("limit must be an integer in 1..1000", context={"argument": "limit"})
-    return limit
 
 
 class PlaybookRepository(BaseRepository[Playbook]):
@@ -85,7 +75,7 @@ class PlaybookRepository(BaseRepository[Playbook]):
     ) -> tuple[Playbook, Statement]:
         require_text(name, "name", MAX_NAME_LENGTH)
         if not isinstance(definition, Mapping):
-            raise ValidationError("definition must be a dict", context={"argument": "definition"})
+            raise fail("definition", "must be a dict")
         unknown = sorted(set(fields) - _VERSION_FIELDS)
         if unknown:
             raise ValidationError(
@@ -100,18 +90,7 @@ class PlaybookRepository(BaseRepository[Playbook]):
             raise ValidationError(f"invalid playbook fields: {bad}", context={"argument": "fields"}) from None
         content = draft.to_record()
         content.pop("version", None)
-        params = Params()
-        rid = params.add(RecordID(self.table, draft.id), "id")
-        name_ref = params.add(name, "name")
-        body = params.add(content, "content")
-        text = (
-            "{\n"
-            f"  LET $latest = (SELECT VALUE version FROM {self.table} WHERE name = {name_ref} "
-            "ORDER BY version DESC LIMIT 1)[0] ?? 0;\n"
-            f"  CREATE ONLY {rid} CONTENT object::extend({body}, {{ version: $latest + 1 }}) RETURN AFTER\n"
-            "}"
-        )
-        return draft, Statement(text, params.vars, operation="CREATE", table=self.table)
+        return draft, q.create_version(RecordID(self.table, draft.id), name, content)
 
     async def create_version(self, name: str, definition: Mapping[str, Any], **fields: Any) -> Playbook:
         """Store the next version of playbook ``name`` (1 for a new name) and return it.
@@ -141,29 +120,20 @@ class PlaybookRepository(BaseRepository[Playbook]):
 
     async def get_latest(self, name: str) -> Playbook | None:
         """The highest version of ``name``, or ``None`` (one indexed read)."""
-        params = Params()
-        ref = params.add(require_text(name, "name", MAX_NAME_LENGTH), "name")
-        text = f"SELECT * FROM {self.table} WHERE name = {ref} ORDER BY version DESC LIMIT 1"
-        return self._decode_optional(await self._read(Statement(text, params.vars, "SELECT", self.table)))
+        statement = q.latest(require_text(name, "name", MAX_NAME_LENGTH))
+        return self._decode_optional(await self._read(statement))
 
     async def get_version(self, name: str, version: int) -> Playbook | None:
         """Version ``version`` of ``name``, or ``None``."""
         require_text(name, "name", MAX_NAME_LENGTH)
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValidationError("version must be an integer >= 1", context={"argument": "version"})
-        params = Params()
-        text = (
-            f"SELECT * FROM {self.table} WHERE name = {params.add(name, 'name')} "
-            f"AND version = {params.add(version, 'version')} LIMIT 1"
-        )
-        return self._decode_optional(await self._read(Statement(text, params.vars, "SELECT", self.table)))
+            raise fail("version", "must be an integer >= 1")
+        return self._decode_optional(await self._read(q.version(name, version)))
 
     async def list_versions(self, name: str) -> list[Playbook]:
         """Every version of ``name``, ascending (empty for an unknown name)."""
-        params = Params()
-        ref = params.add(require_text(name, "name", MAX_NAME_LENGTH), "name")
-        text = f"SELECT * FROM {self.table} WHERE name = {ref} ORDER BY version ASC"
-        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", self.table)))
+        statement = q.versions(require_text(name, "name", MAX_NAME_LENGTH))
+        return self._decode_list(await self._read(statement))
 
     # ------------------------------------------------------------------ executions
 
@@ -186,19 +156,8 @@ class PlaybookRepository(BaseRepository[Playbook]):
         state = _check_status(status)
         entries = _check_logs(logs)
         execution = PlaybookExecution(playbook_id=as_uuid(playbook_id, "playbook_id"))
-        params = Params()
-        pb_ref = params.add(pb, "playbook_id")
-        rid = params.add(RecordID(PlaybookExecution.__table__, execution.id), "id")
-        status_ref = params.add(state.value, "status")
-        text = (
-            "{\n"
-            f"  IF (SELECT VALUE id FROM ONLY {pb_ref}) = NONE {{ THROW {{ kind: 'not_found' }} }};\n"
-            f"  CREATE ONLY {rid} SET playbook_id = {pb_ref}, status = {status_ref}, "
-            f"logs = {params.add(entries, 'logs')}, started_at = time::now(), "
-            f"finished_at = IF {status_ref} != 'running' {{ time::now() }} ELSE {{ NONE }} RETURN AFTER\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, operation="CREATE", table=PlaybookExecution.__table__)
+        execution_id = RecordID(PlaybookExecution.__table__, execution.id)
+        statement = q.record_execution(pb, execution_id, state.value, entries)
         try:
             return await self._write(statement, self._decode_execution)
         except NotFoundError:
@@ -223,20 +182,7 @@ class PlaybookRepository(BaseRepository[Playbook]):
         ex = self._rid(execution_id, "execution_id", table=PlaybookExecution.__table__)
         entries = _check_logs(logs)
         state = None if status is None else _check_status(status)
-        params = Params()
-        ex_ref = params.add(ex, "id")
-        assigns = [f"logs = array::concat(logs, {params.add(entries, 'logs')})"]
-        if state is not None:
-            status_ref = params.add(state.value, "status")
-            assigns.append(f"status = {status_ref}")
-            assigns.append(f"finished_at = IF {status_ref} != 'running' {{ time::now() }} ELSE {{ NONE }}")
-        text = (
-            "{\n"
-            f"  IF (SELECT VALUE id FROM ONLY {ex_ref}) = NONE {{ THROW {{ kind: 'not_found' }} }};\n"
-            f"  UPDATE ONLY {ex_ref} SET {', '.join(assigns)} RETURN AFTER\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, operation="UPDATE", table=PlaybookExecution.__table__)
+        statement = q.append_logs(ex, entries, None if state is None else state.value)
         try:
             return await self._write(statement, self._decode_execution)
         except NotFoundError:
@@ -251,11 +197,5 @@ class PlaybookRepository(BaseRepository[Playbook]):
         An unknown playbook has no executions: the result is empty.
         """
         pb = self._rid(playbook_id, "playbook_id")
-        params = Params()
-        text = (
-            f"SELECT * FROM {PlaybookExecution.__table__} "
-            f"WHERE playbook_id = {params.add(pb, 'playbook_id')} "
-            f"ORDER BY created_at DESC, id DESC LIMIT {params.add(_check_limit(limit), 'limit')}"
-        )
-        statement = Statement(text, params.vars, operation="SELECT", table=PlaybookExecution.__table__)
+        statement = q.execution_logs(pb, page_limit(limit))
         return [self._decode_execution(row) for row in await self._read(statement) or []]

@@ -9,10 +9,9 @@ transaction, so the counter and the log can never disagree.
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from surrealdb import RecordID
 
@@ -21,41 +20,15 @@ from ..models import Agent, Capability, Tool, ToolUsage, ToolUsageStats
 from ..models.base import decode_value
 from ..surql import builder
 from ..surql.filters import PaginationParams
-from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid, require_text
+from ..surql.queries import tools as q
+from ..surql.statement import Statement
+from ..validation import as_uuid, check_object_keys, page_limit, require_text
+from .base import BaseRepository, IdLike
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["MISSING_AGENT", "MISSING_TOOL", "USAGE_KEYS", "ToolRepository", "missing_endpoint"]
+__all__ = ["USAGE_KEYS", "ToolRepository"]
 
 #: The keys ``track_usage`` accepts in ``usage_data``.
 USAGE_KEYS = frozenset({"agent_id", "success", "duration_ms", "details"})
-
-
-def check_object_keys(value: Any, argument: str) -> None:
-    """Free-form objects are stored as SurrealDB objects, whose keys are strings."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValidationError(f"{argument} keys must be strings", context={"argument": argument})
-            check_object_keys(item, argument)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            check_object_keys(item, argument)
-
-
-#: Thrown by graph/usage blocks to say which endpoint is missing. A number, not a
-#: table name, because error messages are scrubbed of bound string values and a
-#: string marker could be scrubbed with them.
-MISSING_AGENT, MISSING_TOOL = 1, 2
-_MISSING_RE = re.compile(r"missing: (\d+)")
-
-
-def missing_endpoint(exc: NotFoundError) -> int | None:
-    """``MISSING_AGENT``/``MISSING_TOOL`` from a block's ``THROW``, or None."""
-    found = _MISSING_RE.search(exc.message)
-    return int(found.group(1)) if found else None
 
 
 def _nan_to_none(value: Any) -> float | None:
@@ -99,11 +72,7 @@ class ToolRepository(BaseRepository[Tool]):
 
         One request that reads only the ``capabilities`` field, not the whole tool.
         """
-        params = Params()
-        rid = params.add(self._rid(tool_id, "tool_id"), "tool")
-        statement = Statement(
-            f"SELECT VALUE capabilities FROM ONLY {rid}", params.vars, operation="SELECT", table=self.table
-        )
+        statement = q.capabilities(self._rid(tool_id, "tool_id"))
         result = await self._read(statement)
         if result is None:
             raise self._not_found(tool_id)
@@ -113,14 +82,10 @@ class ToolRepository(BaseRepository[Tool]):
         """Agents with a ``uses`` edge to this tool, ordered by name.
 
         One reverse graph traversal (``<-uses<-agent``) in one request. A missing
-        tool is a ``NotFoundError`` (``FROM ONLY`` of a missing record is NONE),
+        tool is a ``NotFoundError`` (the traversal from a missing record is NONE),
         while a tool nobody uses gives ``[]``.
         """
-        params = Params()
-        rid = params.add(self._rid(tool_id, "tool_id"), "tool")
-        statement = Statement(
-            f"SELECT VALUE <-uses<-agent.* FROM ONLY {rid}", params.vars, operation="SELECT", table="uses"
-        )
+        statement = q.agents_using(self._rid(tool_id, "tool_id"))
         rows = await self._read(statement)
         if rows is None:
             raise self._not_found(tool_id)
@@ -169,32 +134,18 @@ class ToolRepository(BaseRepository[Tool]):
         )
 
     def _track_usage_statement(self, usage: ToolUsage) -> Statement:
-        """One block: check the agent, bump the tool, write the usage row.
+        """One block: check the agent, bump the tool, write the usage row (atomic).
 
-        A block is one statement run in one engine transaction: either the
-        counter and the row are both written or neither is. The usage row's id
-        is chosen here, so a conflict retry re-sends the very same block: a
-        conflicted block committed nothing, and were a committed block ever
-        re-sent, its CREATE would fail on the existing id and roll back its own
-        increment, so a retry can never count one call twice.
+        The usage row's id is chosen here, so a retry re-sends the very same
+        block and can never count one call twice (see ``queries.tools.track_usage``).
         """
-        params = Params()
-        tool = params.add(RecordID(self.table, usage.tool_id), "tool")
-        row = params.add(RecordID(ToolUsage.__table__, usage.id), "usage")
-        content = params.add(usage.to_record(), "content")
-        lines = ["{", "  LET $now = time::now();"]
-        if usage.agent_id is not None:
-            agent = params.add(RecordID("agent", usage.agent_id), "agent")
-            missing_agent = f"THROW {{ kind: 'not_found', missing: {MISSING_AGENT} }}"
-            lines.append(f"  IF !record::exists({agent}) {{ {missing_agent} }};")
-        lines += [
-            f"  LET $tool_row = (UPDATE ONLY {tool} SET usage_count += 1, last_used_at = $now",
-            "    RETURN VALUE id);",
-            f"  IF $tool_row = NONE {{ THROW {{ kind: 'not_found', missing: {MISSING_TOOL} }} }};",
-            f"  CREATE ONLY {row} CONTENT {content} RETURN AFTER",
-            "}",
-        ]
-        return Statement("\n".join(lines), params.vars, operation="CREATE", table=ToolUsage.__table__)
+        agent = None if usage.agent_id is None else RecordID(Agent.__table__, usage.agent_id)
+        return q.track_usage(
+            RecordID(self.table, usage.tool_id),
+            RecordID(ToolUsage.__table__, usage.id),
+            usage.to_record(),
+            agent,
+        )
 
     async def track_usage(self, tool_id: IdLike, usage_data: Mapping[str, Any]) -> ToolUsage:
         """Record one call of a tool and bump its ``usage_count``/``last_used_at``, atomically.
@@ -215,25 +166,19 @@ class ToolRepository(BaseRepository[Tool]):
         try:
             result = await self._locked_write(key, statement, ToolUsage.from_record)
         except NotFoundError as exc:
-            missing = "agent" if missing_endpoint(exc) == MISSING_AGENT else "tool"
-            ident = usage.agent_id if missing == "agent" else key
-            raise NotFoundError(
-                f"{missing} not found", context={"table": missing, "id": str(ident)}
-            ) from None
+            if exc.context.get("table") == Agent.__table__ and usage.agent_id is not None:
+                raise NotFoundError(
+                    "agent not found", context={"table": Agent.__table__, "id": str(usage.agent_id)}
+                ) from None
+            raise self._not_found(key) from None
         self._invalidate(key)
         return result
 
     async def get_usage_history(self, tool_id: IdLike, *, limit: int = 100) -> list[ToolUsage]:
         """The tool's most recent usages, newest first (index ``tool_usage_tool``)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise ValidationError("limit must be an integer in 1..1000", context={"argument": "limit"})
-        params = Params()
-        rid = params.add(self._rid(tool_id, "tool_id"), "tool")
-        text = (
-            f"SELECT * FROM tool_usage WHERE tool_id = {rid} "
-            f"ORDER BY created_at DESC, id DESC LIMIT {params.add(limit, 'limit')}"
-        )
-        rows = await self._read(Statement(text, params.vars, operation="SELECT", table="tool_usage"))
+        count = page_limit(limit)
+        statement = q.usage_history(self._rid(tool_id, "tool_id"), count)
+        rows = await self._read(statement)
         return [ToolUsage.from_record(row) for row in rows or []]
 
     async def get_usage_stats(self, tool_id: IdLike) -> ToolUsageStats:
@@ -246,27 +191,7 @@ class ToolRepository(BaseRepository[Tool]):
         and usages without an agent are not in ``by_agent``. ``NotFoundError``
         when the tool does not exist.
         """
-        params = Params()
-        rid = params.add(self._rid(tool_id, "tool_id"), "tool")
-        text = (
-            "{\n"
-            f"  IF !record::exists({rid}) {{ THROW {{ kind: 'not_found', missing: {MISSING_TOOL} }} }};\n"
-            "  LET $totals = (SELECT count() AS calls, count(success) AS successes "
-            f"FROM tool_usage WHERE tool_id = {rid} GROUP ALL)[0];\n"
-            "  LET $durations = (SELECT VALUE duration_ms FROM tool_usage "
-            f"WHERE tool_id = {rid} AND duration_ms != NONE);\n"
-            "  LET $agents = (SELECT agent_id, count() AS calls FROM tool_usage "
-            f"WHERE tool_id = {rid} AND agent_id != NONE GROUP BY agent_id);\n"
-            "  RETURN {\n"
-            "    calls: $totals.calls ?? 0,\n"
-            "    successes: $totals.successes ?? 0,\n"
-            "    avg: IF array::len($durations) > 0 { math::mean($durations) } ELSE { NONE },\n"
-            "    p95: IF array::len($durations) > 0 { math::percentile($durations, 95) } ELSE { NONE },\n"
-            "    by_agent: $agents\n"
-            "  }\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, operation="SELECT", table="tool_usage")
+        statement = q.usage_stats(self._rid(tool_id, "tool_id"))
         try:
             row = await self._read(statement)
         except NotFoundError:

@@ -1,0 +1,1 @@
+"""Per-entity SurrealQL statements: pure functions returning ``Statement``s, golden-tested."""
