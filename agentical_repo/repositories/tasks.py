@@ -20,31 +20,22 @@ Graph rules (see ``schema/0003_workflows_tasks.surql`` for the parts the databas
 from __future__ import annotations
 
 import heapq
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-
-from surrealdb import RecordID
 
 from ..errors import ConflictError, NotFoundError, QueryError, ValidationError
 from ..models import Task, TaskStatus
 from ..models.graph import TaskDependency, TaskEvent
 from ..surql.filters import PaginationParams
-from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid
+from ..surql.queries import tasks as q
+from ..surql.queries.tasks import MAX_DEPTH
+from ..surql.statement import Statement
+from ..validation import as_uuid, enum_value, fail, require_bool
+from .base import BaseRepository, IdLike
 
-__all__ = [
-    "TASK_TRANSITIONS",
-    "TaskRepository",
-    "must_exist",
-    "status_index",
-    "task_status",
-    "thrown_fields",
-    "thrown_status",
-    "topological_sort",
-]
+__all__ = ["MAX_DEPTH", "TASK_TRANSITIONS", "TaskRepository", "topological_sort"]
 
 #: Allowed lifecycle moves of ``set_status``: ``to`` ← the statuses it may be entered from.
 #: ``update()`` can still write any status (it is the unchecked escape hatch).
@@ -56,53 +47,14 @@ TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.CANCELLED: frozenset({TaskStatus.PENDING, TaskStatus.RUNNING}),
 }
 
-_UUID_IN_TEXT = re.compile(r"u'([0-9a-fA-F-]{36})'")
-_THROWN_FIELD = re.compile(r"(\w+): '([a-z_]+)'")
-_THROWN_INDEX = re.compile(r"from_index: (\d+)")
-_TASK_STATUSES = tuple(s.value for s in TaskStatus)
-
-# ORDER BY of task lists: most urgent first, then oldest, then id (total, deterministic).
-_TASK_ORDER = "ORDER BY priority DESC, created_at ASC, id ASC"
-
-
-def must_exist(ref: str, what: str) -> str:
-    """A block line that aborts with ``not_found`` naming ``what`` unless record ``ref`` exists."""
-    throw = f"THROW {{ kind: 'not_found', what: '{what}' }}"
-    return f"  IF !record::exists({ref}) {{ {throw} }};\n"
-
-
-def status_index(params: Params, values: Sequence[str]) -> str:
-    """``array::find_index($statuses, $cur.status)``: a thrown payload names a status by its
-    index, because error redaction hides any text equal to a bound value (a status string)."""
-    return f"array::find_index({params.add(list(values), 'statuses')}, $cur.status)"
-
-
-def thrown_status(exc: Exception, values: Sequence[str]) -> str:
-    """The status a ``status_index`` payload (``from_index: N``) named, or ``"?"``."""
-    found = _THROWN_INDEX.search(str(exc))
-    index = int(found.group(1)) if found else -1
-    return values[index] if 0 <= index < len(values) else "?"
-
-
-def thrown_fields(exc: Exception) -> dict[str, str]:
-    """The simple string fields of a ``THROW { kind: '…', what: '…' }`` payload."""
-    return dict(_THROWN_FIELD.findall(str(exc)))
-
-
-def task_status(value: Any, argument: str = "status") -> TaskStatus:
-    """A ``TaskStatus`` from a member or its value; anything else is a ``ValidationError``."""
-    try:
-        return TaskStatus(value)
-    except (ValueError, TypeError):
-        allowed = ", ".join(s.value for s in TaskStatus)
-        raise ValidationError(
-            f"{argument} must be one of {allowed}", context={"argument": argument}
-        ) from None
-
-
-#: Deepest dependency chain (in edges) that add_dependency can check; the engine's
-#: recursive traversal stops at 256 levels.
-MAX_DEPTH = 255
+# Which timestamps a move into each status stamps (see ``queries.tasks.set_status``).
+_STAMP: dict[TaskStatus, q.Stamp] = {
+    TaskStatus.RUNNING: "start",
+    TaskStatus.PENDING: "reset",
+    TaskStatus.COMPLETED: "finish",
+    TaskStatus.FAILED: "finish",
+    TaskStatus.CANCELLED: "finish",
+}
 
 
 def _too_deep_error(argument: str) -> ValidationError:
@@ -115,6 +67,18 @@ def _too_deep_error(argument: str) -> ValidationError:
 
 def _too_deep(exc: QueryError) -> bool:
     return "recursion limit" in exc.message or "recursion limit" in str(exc.context)
+
+
+def _expected_version(value: object) -> int | None:
+    """``expected_version`` checked before any I/O: ``None`` or an ``int`` (not a ``bool``)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise fail("expected_version", "must be an int")
+    return value
+
+
+def _record_uuid(ref: object) -> str:
+    """``"task:<uuid>"`` (a record id decoded from a thrown payload) → ``"<uuid>"``."""
+    return str(ref).split(":", 1)[-1]
 
 
 def _sort_key(task: Task) -> tuple[int, datetime, str]:
@@ -169,22 +133,18 @@ class TaskRepository(BaseRepository[Task]):
 
         Without ``pagination`` every match is returned (``list`` would cut at 50 silently).
         """
-        checked = task_status(status)
+        checked = enum_value(TaskStatus, status)
         if pagination is not None:
             return await self.list({"status": checked.value}, pagination)
-        params = Params()
-        text = f"SELECT * FROM task WHERE status = {params.add(checked.value, 'status')} {_TASK_ORDER}"
-        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
+        return self._decode_list(await self._read(q.by_status(checked.value)))
 
     async def get_by_workflow(self, workflow_id: IdLike) -> list[Task]:
         """Every task of the workflow (by ``workflow_id``, indexed), most urgent first.
 
         An unknown workflow has no tasks: ``[]``.
         """
-        params = Params()
-        wf = params.add(self._rid(workflow_id, "workflow_id", table="workflow"), "workflow")
-        text = f"SELECT * FROM task WHERE workflow_id = {wf} {_TASK_ORDER}"
-        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
+        workflow = self._rid(workflow_id, "workflow_id", table="workflow")
+        return self._decode_list(await self._read(q.by_workflow(workflow)))
 
     # ------------------------------------------------------------------ assignment
 
@@ -193,17 +153,7 @@ class TaskRepository(BaseRepository[Task]):
 
         ``NotFoundError`` names which of the two is missing (``context["missing"]``).
         """
-        params = Params()
-        task = params.add(self._rid(task_id, "task_id"), "task")
-        agent = params.add(self._rid(agent_id, "agent_id", table="agent"), "agent")
-        text = (
-            "{\n"
-            + must_exist(agent, "agent")
-            + must_exist(task, "task")
-            + f"  UPDATE ONLY {task} SET agent_id = {agent}, version += 1 RETURN AFTER\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, "UPDATE", "task")
+        statement = q.assign(self._rid(task_id, "task_id"), self._rid(agent_id, "agent_id", table="agent"))
         try:
             return await self._write(statement, self._decode)
         except NotFoundError as exc:
@@ -211,22 +161,19 @@ class TaskRepository(BaseRepository[Task]):
 
     async def unassign(self, task_id: IdLike) -> Task:
         """Remove the task's agent (bumps ``version``); ``NotFoundError`` if the task is missing."""
-        params = Params()
-        task = params.add(self._rid(task_id, "task_id"), "task")
-        text = (
-            "{\n"
-            + must_exist(task, "task")
-            + f"  UPDATE ONLY {task} SET agent_id = NONE, version += 1 RETURN AFTER\n"
-            "}"
-        )
         try:
-            return await self._write(Statement(text, params.vars, "UPDATE", "task"), self._decode)
+            return await self._write(q.unassign(self._rid(task_id, "task_id")), self._decode)
         except NotFoundError as exc:
             raise self._not_found(exc, {"task": task_id}) from None
 
     @staticmethod
     def _not_found(exc: NotFoundError, ids: Mapping[str, IdLike]) -> NotFoundError:
-        what = thrown_fields(exc).get("what", next(iter(ids)))
+        """Name the missing record from the thrown payload: its table, or (for the dependency
+        end of an edge) ``argument: 'depends_on_id'``."""
+        if exc.context.get("argument") == "depends_on_id":
+            what = "depends_on"
+        else:
+            what = str(exc.context.get("table") or next(iter(ids)))
         key = ids.get(what)
         ident = str(as_uuid(key)) if key is not None else None
         table = "task" if what == "depends_on" else what
@@ -253,30 +200,7 @@ class TaskRepository(BaseRepository[Task]):
                 code="cycle",
                 context={"argument": "depends_on_id", "path": [str(source), str(source)]},
             )
-        params = Params()
-        task = params.add(RecordID("task", source), "task")
-        dep = params.add(RecordID("task", target), "dep")
-        text = (
-            "{\n"
-            + must_exist(task, "task")
-            + must_exist(dep, "depends_on")
-            # everything dep reaches, bounded below the engine's recursion limit; a node
-            # one hop further that is not in the set means the bound cut the graph short
-            + f"  LET $seen = array::union([{dep}], {dep}.{{1..{MAX_DEPTH}+collect}}->depends_on->task);\n"
-            "  LET $next = array::distinct(array::flatten($seen->depends_on->task));\n"
-            "  IF array::len(array::complement($next, $seen)) > 0 "
-            "{ THROW { kind: 'validation', reason: 'too_deep' } };\n"
-            f"  IF {task} INSIDE $seen {{\n"
-            f"    LET $back = {dep}.{{..+shortest={task}}}->depends_on->task;\n"
-            f"    THROW {{ kind: 'cycle', path: array::concat([{task}, {dep}], $back) }};\n"
-            "  };\n"
-            f"  FOR $node IN array::union([{task}], $seen) {{\n"
-            "    UPSERT type::record('task_graph_guard', record::id($node)) SET task = $node, writes += 1;\n"
-            "  };\n"
-            f"  RELATE ONLY {task}->depends_on:[{task}, {dep}]->{dep} RETURN AFTER\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, "RELATE", "depends_on")
+        statement = q.add_dependency(self._rid(source), self._rid(target))
         try:
             # One graph-wide lock: in-process writers are serialised because the mem://
             # engine can accept two conflicting commits (see Database.record_lock); the
@@ -286,11 +210,12 @@ class TaskRepository(BaseRepository[Task]):
         except NotFoundError as exc:
             raise self._not_found(exc, {"task": source, "depends_on": target}) from None
         except ValidationError as exc:
-            if thrown_fields(exc).get("reason") == "too_deep":
+            thrown = exc.context.get("thrown")
+            if thrown == "too_deep":
                 raise _too_deep_error("depends_on_id") from None
-            if exc.code != "cycle":
+            if thrown != "cycle":
                 raise
-            path = _UUID_IN_TEXT.findall(exc.message)
+            path = [_record_uuid(ref) for ref in exc.context.get("path") or []]
             raise ValidationError(
                 "adding this dependency would create a cycle: " + " -> ".join(path),
                 code="cycle",
@@ -299,52 +224,39 @@ class TaskRepository(BaseRepository[Task]):
 
     async def remove_dependency(self, task_id: IdLike, depends_on_id: IdLike) -> bool:
         """Delete the edge ``task_id → depends_on_id``; False if there was none."""
-        params = Params()
-        task = params.add(self._rid(task_id, "task_id"), "task")
-        dep = params.add(self._rid(depends_on_id, "depends_on_id"), "dep")
-        text = f"DELETE {task}->depends_on WHERE out = {dep} RETURN BEFORE"
-        return await self._write(
-            Statement(text, params.vars, "DELETE", "depends_on"), lambda rows: bool(rows)
+        statement = q.remove_dependency(
+            self._rid(task_id, "task_id"), self._rid(depends_on_id, "depends_on_id")
         )
-
-    async def _traverse(self, task_id: IdLike, arrow: str, recursive: bool) -> list[Task]:
-        params = Params()
-        task = params.add(self._rid(task_id, "task_id"), "task")
-        if not isinstance(recursive, bool):
-            raise ValidationError("recursive must be a bool", context={"argument": "recursive"})
-        path = f"{task}.{{..+collect}}{arrow}" if recursive else f"{task}{arrow}"
-        text = f"SELECT * FROM {path} ORDER BY created_at ASC, id ASC"
-        try:
-            return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
-        except QueryError as exc:
-            if not _too_deep(exc):
-                raise
-            raise _too_deep_error("task_id") from None
+        return await self._write(statement, lambda rows: bool(rows))
 
     async def get_dependencies(self, task_id: IdLike, recursive: bool = False) -> list[Task]:
         """Tasks ``task_id`` waits for: direct ones, or (``recursive``) all transitively.
 
         One traversal; ordered by creation. An unknown task has none: ``[]``.
         """
-        return await self._traverse(task_id, "->depends_on->task", recursive)
+        task = self._rid(task_id, "task_id")
+        return await self._traverse(q.dependencies(task, recursive=require_bool(recursive, "recursive")))
 
     async def get_dependents(self, task_id: IdLike, recursive: bool = False) -> list[Task]:
         """Tasks waiting for ``task_id``: direct ones, or (``recursive``) all transitively."""
-        return await self._traverse(task_id, "<-depends_on<-task", recursive)
+        task = self._rid(task_id, "task_id")
+        return await self._traverse(q.dependents(task, recursive=require_bool(recursive, "recursive")))
+
+    async def _traverse(self, statement: Statement) -> list[Task]:
+        try:
+            return self._decode_list(await self._read(statement))
+        except QueryError as exc:
+            if not _too_deep(exc):
+                raise
+            raise _too_deep_error("task_id") from None
 
     async def get_ready_tasks(self, workflow_id: IdLike) -> list[Task]:
         """Pending tasks of the workflow whose dependencies are all completed (one request).
 
         Most urgent first (priority desc, created_at, id). Unknown workflow: ``[]``.
         """
-        params = Params()
-        wf = params.add(self._rid(workflow_id, "workflow_id", table="workflow"), "workflow")
-        text = (
-            f"SELECT * FROM task WHERE workflow_id = {wf} AND status = 'pending' "
-            "AND count(->depends_on->task[WHERE status != 'completed']) = 0 "
-            f"{_TASK_ORDER}"
-        )
-        return self._decode_list(await self._read(Statement(text, params.vars, "SELECT", "task")))
+        workflow = self._rid(workflow_id, "workflow_id", table="workflow")
+        return self._decode_list(await self._read(q.ready_tasks(workflow)))
 
     async def topological_order(self, workflow_id: IdLike) -> list[Task]:
         """The workflow's tasks with every dependency before its dependents (one request).
@@ -352,10 +264,8 @@ class TaskRepository(BaseRepository[Task]):
         Ties (tasks ready at the same time) are broken by priority desc, created_at, id, so
         the order is deterministic. Edges to tasks of other workflows do not constrain it.
         """
-        params = Params()
-        wf = params.add(self._rid(workflow_id, "workflow_id", table="workflow"), "workflow")
-        text = f"SELECT *, ->depends_on->task AS dependency_ids FROM task WHERE workflow_id = {wf}"
-        rows = list(await self._read(Statement(text, params.vars, "SELECT", "task")) or [])
+        workflow = self._rid(workflow_id, "workflow_id", table="workflow")
+        rows = list(await self._read(q.with_dependency_ids(workflow)) or [])
         tasks = self._decode_list(rows)
         deps = {
             t.id: [r.id for r in row.get("dependency_ids") or []] for t, row in zip(tasks, rows, strict=True)
@@ -381,51 +291,39 @@ class TaskRepository(BaseRepository[Task]):
         move there (``context["from_status"]``), ``ConflictError(code="stale_version")``
         if ``expected_version`` is stale.
         """
-        target = task_status(status)
-        params = Params()
-        task = params.add(self._rid(task_id, "task_id"), "task")
-        allowed = params.add(sorted(s.value for s in TASK_TRANSITIONS[target]), "allowed")
-        assigns = [f"status = {params.add(target.value, 'status')}", "version += 1"]
-        if target is TaskStatus.RUNNING:
-            assigns += ["started_at = time::now()", "finished_at = NONE"]
-        elif target is TaskStatus.PENDING:
-            assigns += ["started_at = NONE", "finished_at = NONE"]
-        else:
-            assigns.append("finished_at = time::now()")
+        target = enum_value(TaskStatus, status)
+        task = self._rid(task_id, "task_id")
+        encoded = None
         if output is not None:
             try:
                 encoded = Task.coerce_updates({"output": output})["output"]
             except ValueError:
-                raise ValidationError("output must be a dict", context={"argument": "output"}) from None
-            assigns.append(f"output = {params.add(encoded, 'output')}")
-        guard = self._version_guard(params, expected_version)
-        text = (
-            "{\n"
-            f"  LET $cur = (SELECT status, version FROM ONLY {task});\n"
-            "  IF $cur = NONE { THROW { kind: 'not_found', what: 'task' } };\n"
-            f"{guard}"
-            f"  IF $cur.status NOTINSIDE {allowed} "
-            f"{{ THROW {{ kind: 'conflict', from_index: {status_index(params, _TASK_STATUSES)} }} }};\n"
-            f"  UPDATE ONLY {task} SET {', '.join(assigns)} RETURN AFTER\n"
-            "}"
+                raise fail("output", "must be a dict") from None
+        statement = q.set_status(
+            task,
+            target.value,
+            [s.value for s in TASK_TRANSITIONS[target]],
+            _STAMP[target],
+            output=encoded,
+            expected_version=_expected_version(expected_version),
         )
         try:
-            return await self._write(Statement(text, params.vars, "UPDATE", "task"), self._decode)
+            return await self._write(statement, self._decode)
         except NotFoundError as exc:
             raise self._not_found(exc, {"task": task_id}) from None
         except ConflictError as exc:
-            fields = thrown_fields(exc)
+            thrown = exc.context.get("thrown")
             if exc.retryable:
                 raise
-            if fields.get("kind") == "stale_version":
+            if thrown == "stale_version":
                 raise ConflictError(
                     "task was modified concurrently: expected_version is stale",
                     code="stale_version",
                     context={"id": str(as_uuid(task_id)), "expected_version": expected_version},
                 ) from None
-            if fields.get("kind") != "conflict":
+            if thrown != "invalid_state":
                 raise
-            current = thrown_status(exc, _TASK_STATUSES)
+            current = str(exc.context.get("status") or "?")
             raise ConflictError(
                 f"task cannot move from {current} to {target.value}",
                 code="invalid_transition",
@@ -454,10 +352,7 @@ class TaskRepository(BaseRepository[Task]):
 
     async def get_history(self, task_id: IdLike) -> list[TaskEvent]:
         """Every status the task entered, oldest first (creation included). Unknown task: ``[]``."""
-        params = Params()
-        task = params.add(self._rid(task_id, "task_id"), "task")
-        text = f"SELECT * FROM task_event WHERE task = {task} ORDER BY at ASC, id ASC"
-        rows = await self._read(Statement(text, params.vars, "SELECT", "task_event"))
+        rows = await self._read(q.history(self._rid(task_id, "task_id")))
         return [TaskEvent.from_record(row) for row in rows or []]
 
 

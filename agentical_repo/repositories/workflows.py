@@ -29,11 +29,10 @@ from ..models import (
     WorkflowStatus,
 )
 from ..models.graph import TaskDependency, WorkflowGraph
-from ..surql import builder
 from ..surql.filters import Page, PaginationParams
-from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid
-from .tasks import must_exist, status_index, thrown_fields, thrown_status
+from ..surql.queries import workflows as q
+from ..validation import as_uuid, enum_value, fail, require_int
+from .base import BaseRepository, IdLike
 
 __all__ = ["FINAL_EXECUTION_STATUSES", "WorkflowRepository"]
 
@@ -42,7 +41,6 @@ FINAL_EXECUTION_STATUSES = frozenset(
     {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
 )
 _MAX_ERROR_LEN = 10_000
-_EXECUTION_STATUSES = tuple(s.value for s in ExecutionStatus)
 
 
 class _ExecutionLog(BaseRepository[WorkflowExecution]):
@@ -67,8 +65,15 @@ def _final_status(status: Any) -> ExecutionStatus:
         final = None
     if final is None or final not in FINAL_EXECUTION_STATUSES:
         allowed = ", ".join(sorted(s.value for s in FINAL_EXECUTION_STATUSES))
-        raise ValidationError(f"status must be one of {allowed}", context={"argument": "status"})
+        raise fail("status", f"must be one of {allowed}")
     return final
+
+
+def _expected_version(value: object) -> int | None:
+    """``expected_version`` checked before any I/O: ``None`` or an ``int`` (not a ``bool``)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise fail("expected_version", "must be an int")
+    return value
 
 
 def _counts(rows: Any) -> dict[str, int]:
@@ -89,8 +94,8 @@ class WorkflowRepository(BaseRepository[Workflow]):
     def _executions(self) -> _ExecutionLog:
         return _ExecutionLog(self.db, self.tx)
 
-    def _workflow_ref(self, params: Params, workflow_id: IdLike) -> str:
-        return params.add(self._rid(workflow_id, "workflow_id"), "workflow")
+    def _workflow_rid(self, workflow_id: IdLike) -> RecordID:
+        return self._rid(workflow_id, "workflow_id")
 
     # ------------------------------------------------------------------ lookups
 
@@ -101,19 +106,10 @@ class WorkflowRepository(BaseRepository[Workflow]):
 
         Without ``pagination`` every match is returned (``list`` would cut at 50 silently).
         """
-        try:
-            checked = WorkflowStatus(status)
-        except (ValueError, TypeError):
-            allowed = ", ".join(s.value for s in WorkflowStatus)
-            raise ValidationError(
-                f"status must be one of {allowed}", context={"argument": "status"}
-            ) from None
+        checked = enum_value(WorkflowStatus, status)
         if pagination is not None:
             return await self.list({"status": checked.value}, pagination)
-        statement = builder.select(
-            self.table, where=self._where({"status": checked.value}), order_by=("name", "id")
-        )
-        return self._decode_list(await self._read(statement))
+        return self._decode_list(await self._read(q.by_status(checked.value)))
 
     # ------------------------------------------------------------------ executions
 
@@ -124,16 +120,9 @@ class WorkflowRepository(BaseRepository[Workflow]):
         modified: several executions of one workflow may run at once.
         """
         execution = WorkflowExecution(workflow_id=as_uuid(workflow_id, "workflow_id"))
-        params = Params()
-        wf = self._workflow_ref(params, execution.workflow_id)
-        ex = params.add(RecordID("workflow_execution", execution.id), "execution")
-        text = (
-            "{\n"
-            + must_exist(wf, "workflow")
-            + f"  CREATE ONLY {ex} SET workflow_id = {wf}, status = 'running', started_at = time::now()\n"
-            "}"
+        statement = q.start_execution(
+            self._workflow_rid(execution.workflow_id), RecordID("workflow_execution", execution.id)
         )
-        statement = Statement(text, params.vars, "CREATE", "workflow_execution")
         try:
             return await self._write(statement, WorkflowExecution.from_record)
         except NotFoundError:
@@ -159,37 +148,16 @@ class WorkflowRepository(BaseRepository[Workflow]):
         key = as_uuid(execution_id, "execution_id")
         final = _final_status(status)
         if error is not None and (not isinstance(error, str) or len(error) > _MAX_ERROR_LEN):
-            raise ValidationError(
-                f"error must be a string of at most {_MAX_ERROR_LEN} characters",
-                context={"argument": "error"},
-            )
-        params = Params()
-        ex = params.add(RecordID("workflow_execution", key), "execution")
-        assigns = [
-            f"status = {params.add(final.value, 'status')}",
-            "finished_at = $now",
-            "duration_ms = (IF $cur.started_at = NONE { NONE } "
-            "ELSE { duration::nanos($now - $cur.started_at) / 1000000.0 })",
-        ]
+            raise fail("error", f"must be a string of at most {_MAX_ERROR_LEN} characters")
+        encoded = None
         if result is not None:
             try:
                 encoded = WorkflowExecution.coerce_updates({"result": result})["result"]
             except ValueError:
-                raise ValidationError("result must be a dict", context={"argument": "result"}) from None
-            assigns.append(f"result = {params.add(encoded, 'result')}")
-        if error is not None:
-            assigns.append(f"error = {params.add(error, 'error')}")
-        text = (
-            "{\n"
-            f"  LET $cur = (SELECT status, started_at FROM ONLY {ex});\n"
-            "  IF $cur = NONE { THROW { kind: 'not_found' } };\n"
-            "  IF $cur.status != 'running' "
-            f"{{ THROW {{ kind: 'conflict', from_index: {status_index(params, _EXECUTION_STATUSES)} }} }};\n"
-            "  LET $now = time::now();\n"
-            f"  UPDATE ONLY {ex} SET {', '.join(assigns)} RETURN AFTER\n"
-            "}"
+                raise fail("result", "must be a dict") from None
+        statement = q.finish_execution(
+            RecordID("workflow_execution", key), final.value, result=encoded, error=error
         )
-        statement = Statement(text, params.vars, "UPDATE", "workflow_execution")
         try:
             return await self._write(statement, WorkflowExecution.from_record)
         except NotFoundError:
@@ -199,7 +167,9 @@ class WorkflowRepository(BaseRepository[Workflow]):
         except ConflictError as exc:
             if exc.retryable:
                 raise
-            current = thrown_status(exc, _EXECUTION_STATUSES)
+            if exc.context.get("thrown") != "invalid_state":
+                raise
+            current = str(exc.context.get("status") or "?")
             raise ConflictError(
                 f"workflow execution already finished ({current})",
                 code="already_finished",
@@ -243,19 +213,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
             raise ValidationError(
                 "state must be a dict with string keys", context={"argument": "state"}
             ) from None
-        params = Params()
-        wf = self._workflow_ref(params, key)
-        guard = self._version_guard(params, expected_version)
-        patch = params.add(encoded, "state")
-        text = (
-            "{\n"
-            f"  LET $cur = (SELECT version FROM ONLY {wf});\n"
-            "  IF $cur = NONE { THROW { kind: 'not_found' } };\n"
-            f"{guard}"
-            f"  UPDATE ONLY {wf} MERGE {{ state: {patch}, version: $cur.version + 1 }} RETURN AFTER\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, "UPDATE", "workflow")
+        statement = q.merge_state(self._workflow_rid(key), encoded, _expected_version(expected_version))
         return await self._versioned_write(key, statement, self._decode, expected_version)
 
     # ------------------------------------------------------------------ metrics
@@ -268,27 +226,8 @@ class WorkflowRepository(BaseRepository[Workflow]):
         ``NotFoundError`` if the workflow does not exist.
         """
         key = as_uuid(workflow_id, "workflow_id")
-        params = Params()
-        wf = self._workflow_ref(params, key)
-        text = (
-            "{\n"
-            + must_exist(wf, "workflow")
-            + "  LET $runs = (SELECT status, duration_ms FROM workflow_execution "
-            f"WHERE workflow_id = {wf});\n"
-            "  LET $durations = $runs[WHERE duration_ms != NONE].duration_ms;\n"
-            "  LET $empty = array::len($durations) = 0;\n"
-            "  {\n"
-            "    executions_total: array::len($runs),\n"
-            "    executions_by_status: (SELECT status, count() AS n FROM $runs GROUP BY status),\n"
-            "    avg_duration_ms: (IF $empty { NONE } ELSE { math::mean($durations) }),\n"
-            "    p95_duration_ms: (IF $empty { NONE } ELSE { math::percentile($durations, 95) }),\n"
-            "    tasks_by_status: (SELECT status, count() AS n FROM task "
-            f"WHERE workflow_id = {wf} GROUP BY status)\n"
-            "  }\n"
-            "}"
-        )
         try:
-            row = await self._read(Statement(text, params.vars, "SELECT", "workflow_execution"))
+            row = await self._read(q.metrics(self._workflow_rid(key)))
         except NotFoundError:
             raise NotFoundError("workflow not found", context={"table": "workflow", "id": str(key)}) from None
         by_status = _counts(row.get("executions_by_status"))
@@ -315,37 +254,21 @@ class WorkflowRepository(BaseRepository[Workflow]):
         (``context["missing"]``); ``ConflictError(code="other_workflow")`` if the task
         already belongs to another workflow (move it with ``tasks.update``).
         """
-        params = Params()
-        wf = self._workflow_ref(params, workflow_id)
-        task = params.add(self._rid(task_id, "task_id", table="task"), "task")
-        edge_set = ""
+        workflow = self._workflow_rid(workflow_id)
+        task = self._rid(task_id, "task_id", table="task")
         if position is not None:
-            if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 1_000_000:
-                raise ValidationError(
-                    "position must be an integer in 0..1000000", context={"argument": "position"}
-                )
-            edge_set = f" SET position = {params.add(position, 'position')}"
-        text = (
-            "{\n" + must_exist(wf, "workflow") + f"  LET $cur = (SELECT workflow_id FROM ONLY {task});\n"
-            "  IF $cur = NONE { THROW { kind: 'not_found', what: 'task' } };\n"
-            f"  IF $cur.workflow_id != NONE AND $cur.workflow_id != {wf} "
-            "{ THROW { kind: 'conflict' } };\n"
-            f"  IF $cur.workflow_id = NONE {{ UPDATE {task} SET workflow_id = {wf}, version += 1 }};\n"
-            f"  RELATE {wf}->has_task:[{wf}, {task}]->{task}{edge_set};\n"
-            f"  SELECT * FROM ONLY {task}\n"
-            "}"
-        )
-        statement = Statement(text, params.vars, "RELATE", "has_task")
+            require_int(position, "position", 0, 1_000_000)
+        statement = q.add_task(workflow, task, position)
         try:
             return await self._write(statement, Task.from_record)
         except NotFoundError as exc:
-            what = thrown_fields(exc).get("what", "workflow")
+            what = "task" if exc.context.get("table") == "task" else "workflow"
             ident = as_uuid(task_id if what == "task" else workflow_id)
             raise NotFoundError(
                 f"{what} not found", context={"table": what, "missing": what, "id": str(ident)}
             ) from None
         except ConflictError as exc:
-            if exc.retryable:
+            if exc.retryable or exc.context.get("thrown") != "invalid_state":
                 raise
             raise ConflictError(
                 "task already belongs to another workflow",
@@ -358,28 +281,17 @@ class WorkflowRepository(BaseRepository[Workflow]):
 
         False if the task was not in the workflow. The task itself is kept.
         """
-        params = Params()
-        wf = self._workflow_ref(params, workflow_id)
-        task = params.add(self._rid(task_id, "task_id", table="task"), "task")
-        text = (
-            "{\n"
-            f"  LET $moved = (UPDATE {task} SET workflow_id = NONE, version += 1 "
-            f"WHERE workflow_id = {wf} RETURN VALUE id);\n"
-            f"  LET $stray = (DELETE {task}<-has_task WHERE in = {wf} RETURN BEFORE);\n"
-            "  array::len($moved) > 0 OR array::len($stray) > 0\n"
-            "}"
+        statement = q.remove_task(
+            self._workflow_rid(workflow_id), self._rid(task_id, "task_id", table="task")
         )
-        return await self._write(Statement(text, params.vars, "UPDATE", "task"), bool)
+        return await self._write(statement, bool)
 
     async def get_tasks(self, workflow_id: IdLike) -> list[Task]:
         """The workflow's tasks by one ``has_task`` traversal, in position order.
 
         Positioned tasks first (ascending), then the rest by creation. Unknown workflow: ``[]``.
         """
-        params = Params()
-        wf = self._workflow_ref(params, workflow_id)
-        text = f"SELECT position, out.* AS task FROM {wf}->has_task"
-        rows = await self._read(Statement(text, params.vars, "SELECT", "has_task"))
+        rows = await self._read(q.tasks(self._workflow_rid(workflow_id)))
         items = [
             (row.get("position"), Task.from_record(row["task"])) for row in rows or [] if row.get("task")
         ]
@@ -391,26 +303,8 @@ class WorkflowRepository(BaseRepository[Workflow]):
         ``NotFoundError`` if the workflow does not exist.
         """
         key = as_uuid(workflow_id, "workflow_id")
-        params = Params()
-        wf = self._workflow_ref(params, key)
-        text = (
-            "{\n"
-            f"  LET $found = (SELECT * FROM ONLY {wf});\n"
-            "  IF $found = NONE { THROW { kind: 'not_found' } };\n"
-            f"  LET $links = (SELECT position, out AS task FROM {wf}->has_task);\n"
-            "  LET $tasks = (SELECT *, ->depends_on->task AS dependency_ids FROM $links.task);\n"
-            "  LET $agent_ids = array::distinct(\n"
-            "    (SELECT VALUE agent_id FROM $tasks WHERE agent_id != NONE));\n"
-            "  {\n"
-            "    workflow: $found,\n"
-            "    links: $links,\n"
-            "    tasks: $tasks,\n"
-            "    agents: (SELECT * FROM $agent_ids)\n"
-            "  }\n"
-            "}"
-        )
         try:
-            row = await self._read(Statement(text, params.vars, "SELECT", "workflow"))
+            row = await self._read(q.graph(self._workflow_rid(key)))
         except NotFoundError:
             raise NotFoundError("workflow not found", context={"table": "workflow", "id": str(key)}) from None
         positions = {link["task"].id: link.get("position") for link in row.get("links") or []}
