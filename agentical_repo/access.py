@@ -19,16 +19,15 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from .errors import AccessDeniedError, AgenticalError, ValidationError
-from .repositories.base import require_text
+from .errors import AccessDeniedError, AgenticalError, DatabaseUnavailableError, ValidationError
 from .surql.idents import is_identifier
+from .surql.queries.access import DEFAULT_ACCESS, signin_request
+from .validation import require_text
 
 if TYPE_CHECKING:
     from .database import Database
 
 __all__ = ["DEFAULT_ACCESS", "AccessDeniedError", "signin_user"]
-
-DEFAULT_ACCESS = "user_access"
 
 
 async def signin_user(db: Database, email: str, password: str, *, access: str = DEFAULT_ACCESS) -> str:
@@ -44,17 +43,10 @@ async def signin_user(db: Database, email: str, password: str, *, access: str = 
     if not is_identifier(access):
         raise ValidationError("access must be an identifier", context={"argument": "access"})
     await db.connect()
-    params = {
-        "namespace": db.namespace,
-        "database": db.database,
-        "access": access,
-        "variables": {"email": email, "password": password},
-    }
+    params = signin_request(db.namespace, db.database, email, password, access=access)
     try:
         tokens = await asyncio.wait_for(db.client.signin(params), db.settings.connect_timeout)
     except TimeoutError:
-        from .errors import DatabaseUnavailableError
-
         raise DatabaseUnavailableError("sign-in got no answer within connect_timeout") from None
     except AgenticalError:
         raise

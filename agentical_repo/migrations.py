@@ -42,10 +42,14 @@ from .errors import (
     QueryError,
     ValidationError,
 )
+from .settings import DatabaseSettings
 from .surql.lexer import segments
+from .surql.queries import migrations as q
+from .surql.queries.migrations import MIGRATION_TABLE
 from .surql.statement import Statement, compose
 
 if TYPE_CHECKING:
+    # annotations only: database imports this module (apply_schema), never the reverse
     from .database import Database
 
 __all__ = [
@@ -70,31 +74,6 @@ __all__ = [
 ]
 
 FILE_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.surql$")
-MIGRATION_TABLE = "_migration"
-
-# Idempotent, and sent as one transaction so two runners bootstrapping at once
-# meet as a retryable conflict instead of a half-defined table.
-BOOTSTRAP = (
-    "DEFINE TABLE IF NOT EXISTS _migration SCHEMAFULL",
-    "DEFINE FIELD IF NOT EXISTS name ON _migration TYPE string",
-    "DEFINE FIELD IF NOT EXISTS checksum ON _migration TYPE string",
-    "DEFINE FIELD IF NOT EXISTS applied_at ON _migration TYPE datetime VALUE time::now() READONLY",
-    "DEFINE FIELD IF NOT EXISTS duration_ms ON _migration TYPE option<float>",
-    "DEFINE INDEX IF NOT EXISTS _migration_name ON _migration FIELDS name UNIQUE",
-)
-
-# Statement 0 of every migration transaction: refuses (kind 'exists') when the file
-# is already recorded, and starts the clock the record's duration_ms is read from.
-GUARD = (
-    "LET $migration_t0 = time::now();\n"
-    "IF (SELECT VALUE id FROM _migration WHERE name = $migration_name LIMIT 1) "
-    "{ THROW { kind: 'exists', table: '_migration' } }"
-)
-RECORD = (
-    "CREATE ONLY type::record('_migration', $migration_name) CONTENT { "
-    "name: $migration_name, checksum: $migration_checksum, "
-    "duration_ms: duration::nanos(time::now() - $migration_t0) / 1000000.0 }"
-)
 
 # INFO FOR DB sections that hold schema definitions (users and configs are
 # operational, not schema) and INFO FOR TABLE sections compared per table.
@@ -266,7 +245,7 @@ class StatusReport:
 
 
 async def _has_migration_table(db: Database) -> bool:
-    info = (await db.query("INFO FOR DB"))[0] or {}
+    info = await db.execute(q.info_for_db()) or {}
     return MIGRATION_TABLE in (info.get("tables") or {})
 
 
@@ -274,7 +253,7 @@ async def applied_migrations(db: Database) -> dict[str, dict[str, Any]]:
     """The ``_migration`` records by file name (empty when the table does not exist yet)."""
     if not await _has_migration_table(db):
         return {}
-    rows = (await db.query("SELECT name, checksum, applied_at, duration_ms FROM _migration"))[0]
+    rows = await db.execute(q.applied())
     return {row["name"]: row for row in rows or []}
 
 
@@ -344,7 +323,7 @@ class MigrationReport:
 
 
 async def _bootstrap(db: Database) -> None:
-    await db.run_transaction([Statement(s, operation="DEFINE", table=MIGRATION_TABLE) for s in BOOTSTRAP])
+    await db.run_transaction(q.bootstrap())
 
 
 def _statement_lines(statements: list[Statement]) -> list[int | None]:
@@ -441,12 +420,9 @@ async def _apply_file(db: Database, f: MigrationFile) -> float | None:
     """Apply one file in one atomic request; return its engine-side duration, or None if
     another runner applied it first."""
     sql = f.statements
-    names = {"migration_name": f.name, "migration_checksum": f.checksum}
-    statements = [
-        Statement(GUARD, {"migration_name": f.name}, operation="MIGRATE", table=MIGRATION_TABLE),
-        *(Statement(s.text, operation="MIGRATE") for s in sql),
-        Statement(RECORD, names, operation="MIGRATE", table=MIGRATION_TABLE),
-    ]
+    # the file's statements are raw text, lexed once; the guard and the record are ours
+    body = [Statement(s.text, operation="MIGRATE") for s in sql]
+    statements = q.file_transaction(f.name, f.checksum, body)
     try:
         results = await db.run_transaction(statements)
     except AgenticalError as exc:
@@ -535,7 +511,7 @@ async def definitions(db: Database) -> Definitions:
 
     ``_migration`` is bookkeeping, not schema, and is left out.
     """
-    info = (await db.query("INFO FOR DB"))[0] or {}
+    info = await db.execute(q.info_for_db()) or {}
     out: Definitions = {}
     for section, what in DB_SECTIONS.items():
         for name, ddl in (info.get(section) or {}).items():
@@ -544,8 +520,7 @@ async def definitions(db: Database) -> Definitions:
             out[(what, name)] = str(ddl)
     tables = sorted(name for name in (info.get("tables") or {}) if name != MIGRATION_TABLE)
     if tables:
-        texts = [f"INFO FOR TABLE `{t.replace('`', '')}`" for t in tables]
-        results = await db.query(";\n".join(texts))
+        results = await db.execute_all(q.info_for_tables(tables))
         for table, tinfo in zip(tables, results, strict=True):
             for section, what in TABLE_SECTIONS.items():
                 for name, ddl in ((tinfo or {}).get(section) or {}).items():
@@ -579,12 +554,9 @@ async def _definitions_from_files(scratch: Database, directory: str | Path | Non
     return await definitions(scratch)
 
 
-async def _embedded_scratch(directory: str | Path | None) -> Definitions:
-    """A separate in-process ``mem://`` engine: nothing touches the live database."""
-    from .database import Database as _Database
-    from .settings import DatabaseSettings
-
-    scratch = _Database(DatabaseSettings(url="mem://", namespace="verify", database="scratch", max_retries=0))
+async def _embedded_scratch(db: Database, directory: str | Path | None) -> Definitions:
+    """A separate in-process ``mem://`` engine (of ``db``'s class): nothing touches the live database."""
+    scratch = type(db)(DatabaseSettings(url="mem://", namespace="verify", database="scratch", max_retries=0))
     try:
         return await _definitions_from_files(scratch, directory)
     finally:
@@ -594,16 +566,14 @@ async def _embedded_scratch(directory: str | Path | None) -> Definitions:
 async def _server_scratch(db: Database, directory: str | Path | None) -> Definitions:
     """A fresh database on the live server (same engine version, so the same canonical
     DDL text), through a second connection; removed afterwards."""
-    from .database import Database as _Database
-
     name = f"_verify_{uuid.uuid4().hex}"
-    scratch = _Database(db.settings.model_copy(update={"database": name}))
+    scratch = type(db)(db.settings.model_copy(update={"database": name}))
     try:
         return await _definitions_from_files(scratch, directory)
     finally:
         try:
             if scratch.connected:
-                await scratch.query(f"REMOVE DATABASE IF EXISTS {name}")
+                await scratch.execute(q.drop_database(name))
         finally:
             await scratch.close()
 
@@ -622,13 +592,13 @@ async def _scratch_definitions(db: Database, directory: str | Path | None, scrat
     if mode == "auto":
         mode = "embedded" if db.settings.is_embedded else "server"
     if mode == "embedded":
-        return await _embedded_scratch(directory)
+        return await _embedded_scratch(db, directory)
     try:
         return await _server_scratch(db, directory)
     except QueryError:
         if scratch != "auto":
             raise
-        return await _embedded_scratch(directory)
+        return await _embedded_scratch(db, directory)
 
 
 async def verify(

@@ -19,20 +19,16 @@ from surrealdb import RecordID
 from ..errors import ValidationError
 from ..models import Message, SearchHit
 from ..surql.filters import Page
-from ..surql.statement import Params, Statement
-from .base import BaseRepository, IdLike, as_uuid
+from ..surql.queries import messages as q
+from ..surql.statement import Statement
+from ..validation import as_uuid, fail, page_limit, require_int
+from .base import BaseRepository, IdLike
 
 __all__ = ["MAX_SEARCH_LENGTH", "MessageRepository", "SearchHit"]
 
 MAX_SEARCH_LENGTH = 1000
 MAX_MARKER_LENGTH = 64
 MAX_CONTEXT = 1000
-
-
-def _check_limit(value: Any, argument: str, lo: int = 1, hi: int = 1000) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValidationError(f"{argument} must be an integer in {lo}..{hi}", context={"argument": argument})
-    return value
 
 
 def _check_query(text: Any) -> str:
@@ -49,10 +45,7 @@ def _check_query(text: Any) -> str:
 
 def _check_marker(value: Any, argument: str) -> str:
     if not isinstance(value, str) or len(value) > MAX_MARKER_LENGTH:
-        raise ValidationError(
-            f"{argument} must be a string of at most {MAX_MARKER_LENGTH} characters",
-            context={"argument": argument},
-        )
+        raise fail(argument, f"must be a string of at most {MAX_MARKER_LENGTH} characters")
     return value
 
 
@@ -75,7 +68,7 @@ class MessageRepository(BaseRepository[Message]):
         id, so paging never skips or repeats a message.
         """
         cid = as_uuid(conversation_id, "conversation_id")
-        _check_limit(limit, "limit")
+        page_limit(limit)
         if before is not None and not isinstance(before, str):
             raise ValidationError("before must be a cursor string", context={"argument": "before"})
         try:
@@ -94,15 +87,10 @@ class MessageRepository(BaseRepository[Message]):
         so equal timestamps are broken by id the same way every time.
         """
         cid = as_uuid(conversation_id, "conversation_id")
-        n = _check_limit(last_n, "last_n", 0, MAX_CONTEXT)
+        n = require_int(last_n, "last_n", 0, MAX_CONTEXT)
         if n == 0:
             return []
-        params = Params()
-        text = (
-            f"SELECT * FROM {self.table} WHERE conversation_id = {params.add(cid, 'conversation_id')} "
-            f"ORDER BY created_at DESC, id DESC LIMIT {params.add(n, 'limit')}"
-        )
-        rows = await self._read(Statement(text, params.vars, operation="SELECT", table=self.table))
+        rows = await self._read(q.context_window(cid, n))
         return list(reversed(self._decode_list(rows)))
 
     def _search_statement(
@@ -114,25 +102,16 @@ class MessageRepository(BaseRepository[Message]):
         highlight: tuple[str, str] | None,
     ) -> Statement:
         query = _check_query(text)
-        _check_limit(limit, "limit")
-        params = Params()
-        where = [f"content @1@ {params.add(query, 'query')}"]
-        if conversation_id is not None:
-            cid = as_uuid(conversation_id, "conversation_id")
-            where.append(f"conversation_id = {params.add(cid, 'conversation_id')}")
-        if user_id is not None:
-            uid = RecordID("user", as_uuid(user_id, "user_id"))
-            where.append(f"user_id = {params.add(uid, 'user_id')}")
-        projection = "*, search::score(1) AS score"
+        page_limit(limit)
+        cid = None if conversation_id is None else as_uuid(conversation_id, "conversation_id")
+        author = None if user_id is None else RecordID("user", as_uuid(user_id, "user_id"))
+        markers = None
         if highlight is not None:
-            start = params.add(_check_marker(highlight[0], "highlight_start"), "hl_start")
-            end = params.add(_check_marker(highlight[1], "highlight_end"), "hl_end")
-            projection += f", search::highlight({start}, {end}, 1) AS highlight"
-        statement_text = (
-            f"SELECT {projection} FROM {self.table} WHERE {' AND '.join(where)} "
-            f"ORDER BY score DESC, created_at DESC, id ASC LIMIT {params.add(limit, 'limit')}"
-        )
-        return Statement(statement_text, params.vars, operation="SELECT", table=self.table)
+            markers = (
+                _check_marker(highlight[0], "highlight_start"),
+                _check_marker(highlight[1], "highlight_end"),
+            )
+        return q.search(query, limit, conversation=cid, author=author, highlight=markers)
 
     async def search(
         self,

@@ -20,6 +20,7 @@ from agentical_repo import (
     migrations,
 )
 from agentical_repo.migrations import MigrationReport, split_statements
+from agentical_repo.surql.queries import migrations as migration_queries
 
 FILE_1 = """-- the first file
 DEFINE TABLE widget SCHEMAFULL;
@@ -295,8 +296,11 @@ async def test_the_guard_refuses_a_recorded_file(bare_db: Database, tmp_path: Pa
     await migrations.apply(bare_db, d)
     f = migrations.discover(d)[0]
     assert await migrations._apply_file(bare_db, f) is None  # recorded: skipped, no error
-    with pytest.raises(AlreadyExistsError):
-        await bare_db.query(migrations.GUARD, {"migration_name": f.name})
+    with pytest.raises(AlreadyExistsError) as info:
+        await bare_db.execute_all(migration_queries.guard(f.name))
+    # the guard's structured THROW (it was `kind: 'exists'` text before)
+    assert info.value.context["thrown"] == "exists"
+    assert info.value.context["table"] == "_migration"
 
 
 @pytest.mark.parametrize(
