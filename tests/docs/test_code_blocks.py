@@ -88,6 +88,12 @@ def test_blocks_found() -> None:
     assert any(b.path.parent.name == "docs" for b in BLOCKS), "docs/ has no python block"
 
 
+def test_readme_is_a_front_door() -> None:
+    """The README stays short; the manual lives in docs/ (benchmark numbers in docs/performance.md)."""
+    size = len((ROOT / "README.md").read_bytes())
+    assert size <= 15 * 1024, f"README.md is {size} bytes; move detail into docs/"
+
+
 @pytest.mark.parametrize("path", doc_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_fence_languages(path: Path) -> None:
     """No unlabelled fences and no fence language that would keep code out of this test."""
