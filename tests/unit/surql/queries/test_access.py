@@ -1,0 +1,36 @@
+"""``surql.queries.access``: the record-access sign-in request, no I/O."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentical_repo.errors import ValidationError
+from agentical_repo.surql.queries import access
+
+
+def test_signin_request_names_the_variables_the_schema_signin_reads() -> None:
+    assert access.signin_request("ns", "db", "a@example.org", "secret-password") == {
+        "namespace": "ns",
+        "database": "db",
+        "access": "user_access",
+        "variables": {"email": "a@example.org", "password": "secret-password"},
+    }
+
+
+def test_signin_request_for_another_access_method() -> None:
+    assert access.signin_request("ns", "db", "e", "p", access="staff")["access"] == "staff"
+
+
+@pytest.mark.parametrize("name", ["user-access", "user_access\n", "", "1x"])
+def test_the_access_name_must_be_an_identifier(name: str) -> None:
+    with pytest.raises(ValidationError):
+        access.signin_request("ns", "db", "e", "p", access=name)
+
+
+def test_the_default_matches_the_packaged_schema() -> None:
+    from agentical_repo.migrations import schema_dir
+
+    text = (schema_dir() / "0005_access.surql").read_text(encoding="utf-8")
+    assert f"DEFINE ACCESS {access.DEFAULT_ACCESS} ON DATABASE TYPE RECORD" in text
+    assert "$email" in text
+    assert "$password" in text
