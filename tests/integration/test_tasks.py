@@ -520,6 +520,28 @@ async def test_dependency_and_lifecycle_inside_a_transaction(repos: Repositories
     assert await edge_count(db, "depends_on") == 1
 
 
+async def test_transaction_errors_carry_the_structured_throw_fields(repos: Repositories) -> None:
+    """Queued statements are not remapped by the repository: the THROW codec's fields reach the caller."""
+    a, b = await make_tasks(repos, "a", "b")
+    await repos.tasks.add_dependency(a.id, b.id)
+    with pytest.raises(ValidationError) as info:
+        async with repos.transaction() as tx:
+            await tx.tasks.add_dependency(b.id, a.id)
+    assert info.value.code == "cycle"
+    assert info.value.context["thrown"] == "cycle"
+    assert info.value.context["path"] == [f"task:{x.id}" for x in (b, a, b)]
+    with pytest.raises(ConflictError) as conflict:
+        async with repos.transaction() as tx:
+            await tx.tasks.complete(a.id)  # pending -> completed skips running
+    assert conflict.value.context["thrown"] == "invalid_state"
+    assert (conflict.value.context["table"], conflict.value.context["status"]) == ("task", "pending")
+    with pytest.raises(NotFoundError) as missing:
+        async with repos.transaction() as tx:
+            await tx.tasks.add_dependency(a.id, uuid.uuid4())
+    assert missing.value.context["table"] == "task"
+    assert missing.value.context["argument"] == "depends_on_id"
+
+
 async def test_delete_task_leaves_no_dangling_edges(repos: Repositories, db: Database) -> None:
     wf = await make_workflow(repos)
     a, b, c = await make_tasks(repos, "a", "b", "c", workflow_id=wf.id)

@@ -335,6 +335,29 @@ async def test_add_task_relates_and_sets_membership_idempotently(repos: Reposito
     assert (await scalar(db, "SELECT VALUE id FROM has_task"))[0] == rid
 
 
+async def test_transaction_errors_carry_the_structured_throw_fields(repos: Repositories) -> None:
+    """Queued statements are not remapped by the repository: the THROW codec's fields reach the caller."""
+    wf, other = await make_workflow(repos), await make_workflow(repos, "other")
+    task = await repos.tasks.create(Task(title="t", workflow_id=other.id))
+    with pytest.raises(ConflictError) as info:
+        async with repos.transaction() as tx:
+            await tx.workflows.add_task(wf.id, task.id)
+    assert info.value.context["thrown"] == "invalid_state"
+    assert info.value.context["table"] == "task"
+    assert info.value.context["workflow"] == f"workflow:{other.id}"
+    run = await repos.workflows.start_execution(wf.id)
+    await repos.workflows.finish_execution(run.id, "failed")
+    with pytest.raises(ConflictError) as info:
+        async with repos.transaction() as tx:
+            await tx.workflows.finish_execution(run.id, "completed")
+    assert info.value.context["thrown"] == "invalid_state"
+    assert (info.value.context["table"], info.value.context["status"]) == ("workflow_execution", "failed")
+    with pytest.raises(NotFoundError) as missing:
+        async with repos.transaction() as tx:
+            await tx.workflows.start_execution(uuid.uuid4())
+    assert (missing.value.context["thrown"], missing.value.context["table"]) == ("not_found", "workflow")
+
+
 async def test_add_task_refusals(repos: Repositories, db: Database) -> None:
     wf, other = await make_workflow(repos), await make_workflow(repos, "other")
     task = await repos.tasks.create(Task(title="t", workflow_id=other.id))
