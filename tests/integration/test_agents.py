@@ -24,6 +24,7 @@ from agentical_repo import (
     TransactionError,
 )
 from agentical_repo.models import Agent, AgentStatus, Task, TaskStatus, Tool
+from agentical_repo.surql.queries import agents as agent_queries
 
 BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", 1.5, b"\x00" * 16]
 
@@ -484,3 +485,29 @@ async def test_bulk_deleting_agents_removes_their_uses_edges(repos: Repositories
     assert await repos.agents.delete_many({"agent_type": "temp"}) == 3
     assert await edge_count(db) == 1
     assert [a.id for a in await repos.tools.get_agents_using(tool.id)] == [keeper.id]
+
+
+# ---------------------------------------------------------------- structured THROW on the engine
+
+
+async def test_query_blocks_throw_structured_payloads_naming_the_table(
+    repos: Repositories, db: Database
+) -> None:
+    """The blocks of surql.queries.agents abort with the THROW codec: the error's context
+    names the missing record's table (what the repository maps by), decoded on the engine."""
+    agent = await repos.agents.create(Agent(name="a", agent_type="t"))
+    rid = RecordID("agent", agent.id)
+    missing_tool = RecordID("tool", uuid.uuid4())
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(agent_queries.add_tool(rid, missing_tool, {}))
+    assert (info.value.context["thrown"], info.value.context["table"]) == ("not_found", "tool")
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(agent_queries.add_tool(RecordID("agent", uuid.uuid4()), missing_tool, {}))
+    assert info.value.context["table"] == "agent"  # the agent is checked first
+    with pytest.raises(ConflictError) as conflict:
+        await db.execute(agent_queries.merge_state(rid, {"a": 1}, expected_version=agent.version + 1))
+    assert (conflict.value.code, conflict.value.context["table"]) == ("stale_version", "agent")
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(agent_queries.agent_metrics(RecordID("agent", uuid.uuid4())))
+    assert info.value.context["table"] == "agent"
+    assert await edge_count(db) == 0

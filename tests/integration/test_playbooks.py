@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
+from surrealdb import RecordID
 
 from agentical_repo import AlreadyExistsError, NotFoundError, ValidationError
 from agentical_repo.models import ExecutionStatus, Playbook, PlaybookExecution
+from agentical_repo.surql.queries import playbooks as playbook_queries
 
 # ----------------------------------------------------------------- create_version
 
@@ -264,3 +266,16 @@ async def test_create_version_concurrent_two_names_50_calls(db: Any, repos: Any)
     for name in ("name-0", "name-1"):
         assert sorted(p.version for p in results if p.name == name) == list(range(1, 26))
         assert [p.version for p in await repos.playbooks.list_versions(name)] == list(range(1, 26))
+
+
+async def test_query_blocks_throw_structured_payloads_naming_the_table(repos: Any, db: Any) -> None:
+    """record_execution and append_logs abort with the THROW codec naming the missing table."""
+    execution = RecordID("playbook_execution", uuid.uuid4())
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(
+            playbook_queries.record_execution(RecordID("playbook", uuid.uuid4()), execution, "running", [])
+        )
+    assert (info.value.context["thrown"], info.value.context["table"]) == ("not_found", "playbook")
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(playbook_queries.append_logs(execution, [{"x": 1}]))
+    assert info.value.context["table"] == "playbook_execution"

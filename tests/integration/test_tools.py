@@ -26,6 +26,7 @@ from agentical_repo import (
 )
 from agentical_repo.models import Agent, Capability, Tool, ToolUsage, ToolUsageStats
 from agentical_repo.repositories.cache import CacheConfig
+from agentical_repo.surql.queries import tools as tool_queries
 
 BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", 1.5, b"\x00" * 16]
 
@@ -434,3 +435,27 @@ async def test_reads_are_refused_inside_a_transaction(repos: Repositories) -> No
             await tx.tools.get_usage_stats(tool.id)
         with pytest.raises(TransactionError):
             await tx.tools.get_agents_using(tool.id)
+
+
+async def test_query_blocks_throw_structured_payloads_naming_the_table(
+    repos: Repositories, db: Database
+) -> None:
+    """track_usage and usage_stats abort with the THROW codec: ``context["table"]`` says
+    which record is missing (the repository maps by it, never by the message)."""
+    tool = await make_tool(repos, "web")
+    rid = RecordID("tool", tool.id)
+    usage = RecordID("tool_usage", uuid.uuid4())
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(
+            tool_queries.track_usage(rid, usage, {"tool_id": rid}, RecordID("agent", uuid.uuid4()))
+        )
+    assert (info.value.context["thrown"], info.value.context["table"]) == ("not_found", "agent")
+    missing = RecordID("tool", uuid.uuid4())
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(tool_queries.track_usage(missing, usage, {"tool_id": missing}))
+    assert info.value.context["table"] == "tool"
+    with pytest.raises(NotFoundError) as info:
+        await db.execute(tool_queries.usage_stats(missing))
+    assert info.value.context["table"] == "tool"
+    assert await usage_rows(db) == 0
+    assert (await repos.tools.get(tool.id)).usage_count == 0  # the aborted block bumped nothing
