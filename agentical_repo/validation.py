@@ -11,7 +11,7 @@ import enum
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from surrealdb import RecordID
 
@@ -20,9 +20,12 @@ from .errors import ValidationError
 __all__ = [
     "IDENT_RE",
     "MAX_IDENT_LEN",
+    "MAX_NESTING",
     "MAX_PAGE_LIMIT",
+    "MAX_PAYLOAD_BYTES",
     "as_uuid",
     "check_object_keys",
+    "check_payload",
     "enum_value",
     "is_identifier",
     "page_limit",
@@ -113,3 +116,59 @@ def check_object_keys(value: Any, argument: str) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             check_object_keys(item, argument)
+
+
+# --------------------------------------------------------------------------- write payloads
+
+# Upper bounds for the values of one write, checked before it is sent. The engine takes
+# any size (a 100 MB dict field went through, slowly) and the SDK's CBOR encoder
+# overflows Python's recursion limit on a value nested ~150 levels deep.
+MAX_PAYLOAD_BYTES = 16 * 2**20
+MAX_NESTING = 32
+
+
+def check_payload(vars: Mapping[str, Any]) -> None:
+    """Refuse a write whose bound values are too large or too deeply nested.
+
+    Counts string/bytes lengths, key lengths and 8 bytes per other scalar. The error
+    names the field (the top-level key of a record body, else the parameter), never
+    a value.
+    """
+    budget = MAX_PAYLOAD_BYTES
+    for name, value in vars.items():
+        if type(value) is dict and name in ("content", "data"):
+            for key, item in value.items():
+                budget = _payload_budget(item, 1, budget, name, key)
+        elif type(value) is list and name == "rows":  # a bulk INSERT: a list of record bodies
+            for row in value:
+                for key, item in row.items() if type(row) is dict else ((None, row),):
+                    budget = _payload_budget(item, 2, budget, name, key)
+        else:
+            budget = _payload_budget(value, 0, budget, name, None)
+
+
+def _payload_budget(value: Any, depth: int, budget: int, name: str, key: Any) -> int:
+    kind = type(value)
+    if kind is str or kind is bytes:
+        budget -= len(value)
+    elif kind is dict or kind is list or isinstance(value, Mapping | list | tuple | set | frozenset):
+        if depth >= MAX_NESTING:
+            _payload_error(f"is nested more than {MAX_NESTING} levels deep", name, key)
+        if isinstance(value, Mapping):
+            for k, item in value.items():
+                budget -= len(k) if type(k) is str else 8
+                budget = _payload_budget(item, depth + 1, budget, name, key)
+        else:
+            for item in value:
+                budget = _payload_budget(item, depth + 1, budget, name, key)
+    else:
+        budget -= 8
+    if budget < 0:
+        _payload_error(f"makes the write larger than {MAX_PAYLOAD_BYTES // 2**20} MiB", name, key)
+    return budget
+
+
+def _payload_error(problem: str, name: str, key: Any) -> NoReturn:
+    # a record body's top-level keys are field names; anything else is reported by parameter
+    field = key if isinstance(key, str) and IDENT_RE.match(key) else name
+    raise ValidationError(f"value of {field[:64]!r} {problem}", context={"argument": field[:64]})

@@ -8,8 +8,9 @@ import pytest
 from surrealdb import RecordID
 
 from agentical_repo.errors import ValidationError
-from agentical_repo.surql import Fragment, builder
+from agentical_repo.surql import builder
 from agentical_repo.surql.builder import order_clause, record_id
+from agentical_repo.surql.statement import Sql, Var, sql
 
 A = uuid.UUID("00000000-0000-0000-0000-0000000000a1")
 T = uuid.UUID("00000000-0000-0000-0000-0000000000b2")
@@ -102,7 +103,7 @@ def test_select_full() -> None:
     st = builder.select(
         "agent",
         fields=["name", "status", "config.model", "created_at", "priority"],
-        where=Fragment("status = $status", {"status": "active"}),
+        where=sql("status = {v}", v=Var("active", "status")),
         order_by=["-created_at", "name", "-priority"],
         limit=10,
         start=20,
@@ -159,19 +160,19 @@ def test_select_record_without_only() -> None:
 
 
 def test_select_where_param_named_id_does_not_clash_with_record() -> None:
-    st = builder.select("agent", record=A, where=Fragment("owner = $id", {"id": "x"}))
+    st = builder.select("agent", record=A, where=sql("owner = {v}", v=Var("x", "id")))
     assert st.text == "SELECT * FROM $id WHERE owner = $id_1"
     assert st.vars == {"id": rid("agent", A), "id_1": "x"}
 
 
 def test_select_where_clashing_with_limit_param() -> None:
-    st = builder.select("agent", where=Fragment("n = $limit", {"limit": 3}), limit=7)
+    st = builder.select("agent", where=sql("n = {v}", v=Var(3, "limit")), limit=7)
     assert st.text == "SELECT * FROM agent WHERE n = $limit LIMIT $limit_1"
     assert st.vars == {"limit": 3, "limit_1": 7}
 
 
 def test_select_empty_where_fragment_is_dropped() -> None:
-    assert builder.select("agent", where=Fragment("")).text == "SELECT * FROM agent"
+    assert builder.select("agent", where=Sql()).text == "SELECT * FROM agent"
 
 
 @pytest.mark.parametrize(
@@ -216,7 +217,7 @@ def test_count() -> None:
     st = builder.count("agent")
     assert st.text == "SELECT count() AS count FROM agent GROUP ALL"
     assert st.vars == {}
-    st = builder.count("agent", where=Fragment("status = $status", {"status": "idle"}))
+    st = builder.count("agent", where=sql("status = {v}", v=Var("idle", "status")))
     assert st.text == "SELECT count() AS count FROM agent WHERE status = $status GROUP ALL"
     assert st.vars == {"status": "idle"}
     assert (st.operation, st.table) == ("SELECT", "agent")
@@ -274,7 +275,7 @@ def test_update_set_increment_where_return() -> None:
         A,
         set={"name": "n", "config.model": "gpt", "value": 2},
         increment={"version": 1},
-        where=Fragment("version = $version", {"version": 4}),
+        where=sql("version = {v}", v=Var(4, "version")),
         returning="DIFF",
     )
     assert st.text == (
@@ -298,7 +299,7 @@ def test_update_increment_only_on_table() -> None:
 
 
 def test_update_table_with_where() -> None:
-    st = builder.update("task", set={"status": "failed"}, where=Fragment("status = $s", {"s": "running"}))
+    st = builder.update("task", set={"status": "failed"}, where=sql("status = {v}", v=Var("running", "s")))
     assert st.text == "UPDATE task SET status = $status WHERE status = $s RETURN AFTER"
     assert st.vars == {"status": "failed", "s": "running"}
 
@@ -331,7 +332,7 @@ def test_delete_record_returns_before() -> None:
 
 
 def test_delete_table_where() -> None:
-    st = builder.delete("agent", where=Fragment("status = $status", {"status": "error"}), returning="NONE")
+    st = builder.delete("agent", where=sql("status = {v}", v=Var("error", "status")), returning="NONE")
     assert st.text == "DELETE agent WHERE status = $status RETURN NONE"
     assert st.vars == {"status": "error"}
 
@@ -377,7 +378,7 @@ def test_builders_never_put_values_in_text() -> None:
         builder.update("agent", A, merge={"name": evil}),
         builder.insert("agent", [{"name": evil}]),
         builder.relate("uses", "agent", A, "tool", T, {"note": evil}),
-        builder.select("agent", where=Fragment("name = $n", {"n": evil})),
+        builder.select("agent", where=sql("name = {v}", v=Var(evil, "n"))),
     ]
     for st in statements:
         assert evil not in st.text
