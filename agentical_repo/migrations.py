@@ -390,7 +390,7 @@ def _file_error(
 
 
 # Statements that would break the one-transaction-per-file wrapping: a nested
-# BEGIN/COMMIT/CANCEL ends it early, a top-level RETURN short-circuits it (the
+# BEGIN/COMMIT/CANCEL ends it early, a top-level return short-circuits it (the
 # record would never be written), USE would switch the database mid-file.
 _CONTROL_RE = re.compile(r"^(BEGIN|COMMIT|CANCEL|RETURN|USE)\b", re.IGNORECASE)
 

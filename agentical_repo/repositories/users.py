@@ -17,7 +17,7 @@ so a wrong email and a wrong password take the same time (no user enumeration
 by timing).
 
 The statements are in ``surql.queries.users``; this module validates arguments
-(before any I/O), decodes rows and maps the blocks' structured THROWs (read from
+(before any I/O), decodes rows and maps the blocks' structured throws (read from
 ``exc.context``) to errors that name the user.
 """
 
