@@ -17,8 +17,7 @@ from surrealdb import RecordID
 from ..errors import NotFoundError
 from ..models import Agent, AgentMetrics, AgentStatus, TaskStatus, Tool
 from ..models.base import decode_value, encode_value
-from ..surql import builder
-from ..surql.filters import PaginationParams
+from ..pagination import PaginationParams
 from ..surql.queries import agents as q
 from ..surql.statement import Statement
 from ..validation import as_uuid, check_object_keys, fail, require_text
@@ -31,21 +30,9 @@ class AgentRepository(BaseRepository[Agent]):
     """Repository of ``Agent``: lookups, state merges, the ``uses`` graph, metrics."""
 
     model = Agent
+    lookup_order = ("name", "id")
 
     # ------------------------------------------------------------------ lookups
-
-    async def _select_all(
-        self, filters: Mapping[str, Any], pagination: PaginationParams | None
-    ) -> list[Agent]:
-        """Every match ordered by name (or one page when ``pagination`` is given).
-
-        Unlike ``list`` (whose default page is 50 rows) a lookup without
-        pagination returns all matches rather than silently truncating them.
-        """
-        if pagination is not None:
-            return await self.list(filters, pagination)
-        statement = builder.select(self.table, where=self._where(filters), order_by=("name", "id"))
-        return self._decode_list(await self._read(statement))
 
     async def get_by_type(self, agent_type: str, pagination: PaginationParams | None = None) -> list[Agent]:
         """Agents whose ``agent_type`` equals ``agent_type`` (indexed), ordered by name."""
@@ -56,14 +43,6 @@ class AgentRepository(BaseRepository[Agent]):
         return await self._select_all({"status": AgentStatus.ACTIVE.value}, pagination)
 
     # ------------------------------------------------------------------ state
-
-    def _expected_version(self, expected_version: object) -> int | None:
-        """``expected_version`` checked before any I/O: ``None`` or an ``int`` (not a bool)."""
-        if expected_version is None:
-            return None
-        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-            raise fail("expected_version", "must be an int")
-        return expected_version
 
     def _state_statement(self, key: uuid.UUID, state: Any, expected_version: int | None) -> Statement:
         if not isinstance(state, Mapping) or not state:

@@ -18,8 +18,7 @@ from surrealdb import RecordID
 from ..errors import NotFoundError, ValidationError
 from ..models import Agent, Capability, Tool, ToolUsage, ToolUsageStats
 from ..models.base import decode_value
-from ..surql import builder
-from ..surql.filters import PaginationParams
+from ..pagination import PaginationParams
 from ..surql.queries import tools as q
 from ..surql.statement import Statement
 from ..validation import as_uuid, check_object_keys, page_limit, require_text
@@ -42,22 +41,9 @@ class ToolRepository(BaseRepository[Tool]):
     """Repository of ``Tool``: lookup by category/availability, usage tracking, stats."""
 
     model = Tool
+    lookup_order = ("name", "id")
 
     # ------------------------------------------------------------------ lookups
-
-    async def _select_all(
-        self, filters: Mapping[str, Any], pagination: PaginationParams | None
-    ) -> list[Tool]:
-        """Every match ordered by name (or one page when ``pagination`` is given).
-
-        Unlike ``list`` (whose default page is 50 rows) a lookup without
-        pagination returns all matches: silently truncating "the tools of a
-        category" would be a bug waiting to happen.
-        """
-        if pagination is not None:
-            return await self.list(filters, pagination)
-        statement = builder.select(self.table, where=self._where(filters), order_by=("name", "id"))
-        return self._decode_list(await self._read(statement))
 
     async def get_by_category(self, category: str, pagination: PaginationParams | None = None) -> list[Tool]:
         """Tools of ``category`` (indexed), ordered by name."""
