@@ -52,8 +52,8 @@ from surrealdb.data.cbor import encode as cbor_encode
 
 from agentical_repo import Database, DatabaseSettings, PaginationParams, Repositories
 from agentical_repo.models import Agent, Entity, Task, Tool, Workflow
+from agentical_repo.pagination import encode_cursor
 from agentical_repo.repositories import base as repositories_base
-from agentical_repo.surql.filters import encode_cursor
 
 __all__ = ["WORKLOADS", "main"]
 
