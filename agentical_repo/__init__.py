@@ -17,7 +17,7 @@ from .errors import (
 )
 from .repositories import CacheConfig, Repositories
 from .settings import DatabaseSettings
-from .surql.filters import Page, PaginationParams
+from .pagination import Page, PaginationParams
 from .surql.statement import Statement
 from .transaction import Queued, Transaction
 

@@ -24,8 +24,10 @@ from agentical_repo.errors import (
     ValidationError,
     error_from_entry,
 )
-from agentical_repo.surql import Fragment, Statement, builder, compile_filters, compose
-from agentical_repo.surql.filters import decode_cursor, encode_cursor, keyset_condition, normalize_order
+from agentical_repo.pagination import decode_cursor, encode_cursor
+from agentical_repo.surql import Statement, builder, compile_filters, compose
+from agentical_repo.surql.filters import conjoin, keyset_condition, normalize_order
+from agentical_repo.surql.statement import Var, sql
 
 SCHEMA = """
 DEFINE TABLE item SCHEMAFULL;
@@ -139,6 +141,30 @@ async def test_dotted_and_reserved_keys(
     assert await ids(db, filters) == expected
 
 
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"$or": [{"name": "beta"}, {"priority__gte": 10}]}, ["b", "d"]),
+        ({"$or": [{"name__isnull": True}, {"tags__contains": "y"}]}, ["a", "b", "c"]),
+        ({"$or": [{"priority": 1}], "tags__contains": "x"}, ["a"]),
+        ({"$not": {"priority__lt": 5}}, ["b", "c", "d"]),  # the missing priority is not < 5
+        ({"$not": {"name__startswith": "Al"}}, ["b", "c", "d"]),
+        ({"$not": {"priority__gte": 1, "priority__lte": 5}}, ["c", "d"]),
+        ({"$not": {"$or": [{"name": "beta"}, {"name__isnull": True}]}}, ["a", "d"]),
+        ({"$and": [{"priority__gte": 1}, {"$not": {"config.level": 2}}]}, ["a", "d"]),
+        ({"$and": [{"$or": [{"value": 3}, {"value": 7}]}, {"$or": [{"tags__contains": "x"}]}]}, ["a"]),
+        (
+            {"$or": [{"$and": [{"config.model__icontains": "gpt"}, {"priority__gt": 1}]}, {"tags": []}]},
+            ["c", "d"],
+        ),
+        ({"$not": {"$not": {"name": "beta"}}}, ["b"]),
+    ],
+)
+async def test_groups_select_exactly(bare_db: Database, filters: dict[str, Any], expected: list[str]) -> None:
+    db = await scratch(bare_db)
+    assert await ids(db, filters) == expected
+
+
 async def test_hostile_filter_values_match_literally(bare_db: Database) -> None:
     db = await scratch(bare_db)
     await db.query("CREATE item:h CONTENT { name: $n }", {"n": "x' OR true; --"})
@@ -179,7 +205,7 @@ async def test_create_select_update_upsert_delete(bare_db: Database) -> None:
         U1,
         set={"name": "renamed", "config.m": 5, "value": 9},
         increment={"n": 3},
-        where=Fragment("priority = $priority", {"priority": 2}),
+        where=sql("priority = {v}", v=Var(2, "priority")),
         only=True,
     )
     updated = await db.execute(stmt)
@@ -191,9 +217,7 @@ async def test_create_select_update_upsert_delete(bare_db: Database) -> None:
     )
     again = await db.execute(builder.update("item", U1, increment={"n": 4}, returning="DIFF"))
     assert again == [[{"op": "replace", "path": "/n", "value": 7}]]
-    stale = builder.update(
-        "item", U1, set={"name": "x"}, where=Fragment("priority = $priority", {"priority": 99})
-    )
+    stale = builder.update("item", U1, set={"name": "x"}, where=sql("priority = {v}", v=Var(99, "priority")))
     assert await db.execute(stale) == []
     assert await db.execute(builder.update("item", U3, set={"name": "ghost"})) == []
 
@@ -359,7 +383,7 @@ async def test_keyset_pages_over_mixed_directions(bare_db: Database) -> None:
         if cursor is not None:
             cond = keyset_condition(order, decode_cursor(cursor, order))
             assert base is not None
-            where = Fragment(f"{base.text} AND {cond.text}", {**base.vars, **cond.vars})
+            where = conjoin(base, cond)
         rows = await db.execute(
             builder.select(
                 "item",

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from surrealdb import RecordID
 
 from agentical_repo.errors import ValidationError
-from agentical_repo.surql import Fragment, Statement, builder, compile_filters, compose
+from agentical_repo.surql import Statement, builder, compile_filters, compose
 from agentical_repo.surql.filters import split_key
 from agentical_repo.surql.idents import field_path, identifier, quote
-from agentical_repo.surql.statement import PROTECTED_PARAMS, count_statements, rename_params
+from agentical_repo.surql.statement import PROTECTED_PARAMS, Sql, Var, count_statements, rename_params, sql
 
 A = uuid.UUID("00000000-0000-0000-0000-0000000000a1")
 T = uuid.UUID("00000000-0000-0000-0000-0000000000b2")
@@ -79,7 +79,7 @@ def contains_value(vars: Any, value: Any) -> bool:
 @example(value="$auth")
 @example(value="⟩; REMOVE TABLE agent; ⟨")
 def test_filter_values_never_enter_text(value: str) -> None:
-    def build(v: str) -> Fragment:
+    def build(v: str) -> Sql:
         frag = compile_filters(
             {
                 "name": v,
@@ -96,6 +96,8 @@ def test_filter_values_never_enter_text(value: str) -> None:
                 "config.model__icontains": v,
                 "priority__between": (v, v),
                 "config.value": {v: [v]},
+                "$or": [{"name": v}, {"$not": {"title__endswith": v}}],
+                "$and": [{"status__in": [v]}],
             }
         )
         assert frag is not None
@@ -117,7 +119,7 @@ def test_update_values_never_enter_text(value: str, number: float) -> None:
             A,
             set={"name": v, "config.model": v, "value": [v]},
             increment={"version": n},
-            where=Fragment("name != $name", {"name": v}),
+            where=sql("name != {v}", v=Var(v, "name")),
         )
 
     st_ = build(value, number)

@@ -12,7 +12,10 @@ the library promises:
 * equality is type-strict (``1`` is not ``True``), numbers compare across int/float;
 * ``contains`` is substring on strings and membership on lists;
 * ordering is by the order keys then ``id`` as the tie-break (in the direction of the
-  last key for ``list``, of the first key for keyset ``paginate``).
+  last key for ``list``, of the first key for keyset ``paginate``);
+* groups nest: ``$and``/``$or`` hold when all/any of their filter dicts hold, ``$not``
+  when its filter dict does not (so a missing value, failing a comparison, passes
+  the comparison's ``$not``); the keys of one dict are ANDed.
 
 Values are drawn so that ordered comparisons only meet values of one type (the
 engine orders across types — NONE < NULL < bool < number < string — where Python
@@ -113,13 +116,27 @@ def value_for(kind: str, lookup: str) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def filter_dicts(draw: st.DrawFn) -> dict[str, Any]:
+def filter_dicts(draw: st.DrawFn, min_size: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for path in draw(st.lists(st.sampled_from(sorted(PATHS)), max_size=3, unique=True)):
+    for path in draw(st.lists(st.sampled_from(sorted(PATHS)), min_size=min_size, max_size=3, unique=True)):
         kind = PATHS[path]
         lookup = draw(st.sampled_from(LOOKUPS_BY_KIND[kind]))
         out[f"{path}__{lookup}"] = draw(value_for(kind, lookup))
     return out
+
+
+def _groups(members: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    member_lists = st.lists(members, min_size=1, max_size=3)
+    return st.one_of(
+        member_lists.map(lambda fs: {"$or": fs}),
+        member_lists.map(lambda fs: {"$and": fs}),
+        members.map(lambda f: {"$not": f}),
+        st.tuples(members, filter_dicts(min_size=1)).map(lambda t: {**t[1], "$or": [t[0], t[1]]}),
+    )
+
+
+#: Filter dicts with $and / $or / $not groups nested up to three deep, beside plain keys.
+grouped_filters = st.recursive(filter_dicts(min_size=1), _groups, max_leaves=6)
 
 
 def dig(row: dict[str, Any], path: str) -> Any:
@@ -176,15 +193,24 @@ def matches(value: Any, lookup: str, arg: Any) -> bool:
     raise AssertionError(lookup)
 
 
+def holds(row: dict[str, Any], filters: dict[str, Any]) -> bool:
+    for key, arg in filters.items():
+        if key == "$or":
+            ok = any(holds(row, f) for f in arg)
+        elif key == "$and":
+            ok = all(holds(row, f) for f in arg)
+        elif key == "$not":
+            ok = not holds(row, arg)
+        else:
+            path, _, lookup = key.rpartition("__")
+            ok = matches(dig(row, path), lookup, arg)
+        if not ok:
+            return False
+    return True
+
+
 def reference(rows: list[dict[str, Any]], filters: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for row in rows:
-        if all(
-            matches(dig(row, key.rpartition("__")[0]), key.rpartition("__")[2], arg)
-            for key, arg in filters.items()
-        ):
-            out.append(row)
-    return out
+    return [row for row in rows if holds(row, filters)]
 
 
 def ordered(
@@ -210,7 +236,7 @@ def repos(db: Database) -> Repositories:
 )
 @given(
     dataset=st.lists(task_rows(), min_size=0, max_size=12),
-    filters=filter_dicts(),
+    filters=st.one_of(filter_dicts(), grouped_filters),
     order_by=st.lists(
         st.sampled_from(["priority", "-priority", "title", "-title", "status", "-status"]),
         max_size=2,

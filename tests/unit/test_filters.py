@@ -18,14 +18,25 @@ from surrealdb.data.types.datetime import PreciseDatetime
 from agentical_repo.errors import ValidationError
 from agentical_repo.surql.filters import (
     LOOKUPS,
+    MAX_FILTER_DEPTH,
     MAX_FILTER_KEYS,
+    And,
+    Between,
+    Compare,
+    Contains,
+    In,
+    IsNull,
+    Not,
+    Or,
     Page,
     PaginationParams,
+    Text,
     compile_filters,
     decode_cursor,
     encode_cursor,
     keyset_condition,
     normalize_order,
+    parse_filters,
     split_key,
 )
 
@@ -279,6 +290,141 @@ def test_split_key() -> None:
     assert split_key("a") == ("a", "eq")
     assert split_key("a__b__gte") == ("a__b", "gte")
     assert split_key("config.model__in") == ("config.model", "in")
+
+
+# --------------------------------------------------------------------------- filter objects and groups
+
+
+def test_parse_builds_frozen_objects_once() -> None:
+    node = parse_filters(
+        {
+            "status": "a",
+            "priority__between": (1, 5),
+            "tags__contains_any": ["x"],
+            "title__icontains": "AB",
+            "description": None,
+            "status__not_in": ["b"],
+        }
+    )
+    assert node == And(
+        (
+            Compare("status", "eq", "a"),
+            Between("priority", 1, 5),
+            Contains("tags", "contains_any", ("x",)),
+            Text("title", "icontains", "ab"),
+            IsNull("description", True),
+            In("status", ("b",), negate=True),
+        )
+    )
+    assert parse_filters({"status": "a"}) == Compare("status", "eq", "a")
+    assert parse_filters({}) is None
+    with pytest.raises(AttributeError):
+        node.items = ()  # type: ignore[misc]
+
+
+def test_or_group() -> None:
+    text, vars = where({"$or": [{"status": "a"}, {"priority__gt": 3}]})
+    assert text == f"(status = $status OR ({present('priority')} AND priority > $priority))"
+    assert vars == {"status": "a", "priority": 3}
+
+
+def test_or_of_several_keys_groups_each_member() -> None:
+    text, vars = where({"$or": [{"status": "a", "priority": 1}, {"status": "b"}], "title": "t"})
+    assert text == "((status = $status AND priority = $priority) OR status = $status_1) AND title = $title"
+    assert vars == {"status": "a", "priority": 1, "status_1": "b", "title": "t"}
+
+
+def test_not_group() -> None:
+    assert where({"$not": {"status": "a"}}) == ("!(status = $status)", {"status": "a"})
+    assert where({"$not": {"name__startswith": "x"}})[0] == (
+        f"!({present('name')} AND string::starts_with(<string>name, $name))"
+    )
+    assert (
+        where({"$not": {"status": "a", "priority": 2}})[0] == "!(status = $status AND priority = $priority)"
+    )
+    assert where({"$not": {"$or": [{"status": "a"}, {"status": "b"}]}})[0] == (
+        "!(status = $status OR status = $status_1)"
+    )
+    assert where({"$not": {"description__isnull": True}})[0] == "!(description = NONE OR description = NULL)"
+
+
+def test_and_group_and_nesting() -> None:
+    assert where({"$and": [{"status": "a"}]}) == ("status = $status", {"status": "a"})
+    text, vars = where(
+        {"$and": [{"status": "a"}, {"$or": [{"priority__in": [1, 2]}, {"$not": {"tags__contains": "x"}}]}]}
+    )
+    assert text == "status = $status AND (priority INSIDE $priority OR !(tags CONTAINS $tags))"
+    assert vars == {"status": "a", "priority": [1, 2], "tags": "x"}
+    assert parse_filters({"$or": [{"a": 1}, {"b": 2}]}) == Or((Compare("a", "eq", 1), Compare("b", "eq", 2)))
+    assert parse_filters({"$not": {"a": 1}}) == Not(Compare("a", "eq", 1))
+
+
+def test_group_members_are_checked_like_top_level_keys() -> None:
+    ok = {"name", "status"}.__contains__
+    with pytest.raises(ValidationError, match="unknown filter field 'password'") as info:
+        compile_filters({"$or": [{"name": "x"}, {"$not": {"password": "x"}}]}, field_ok=ok)
+    assert info.value.context == {"argument": "filters"}
+    with pytest.raises(ValidationError, match="unknown lookup"):
+        compile_filters({"$or": [{"name__like": "x"}]})
+    with pytest.raises(ValidationError) as info:
+        compile_filters({"$not": {"status__in": "ab"}})
+    assert info.value.context == {"argument": "status"}
+    seen: list[str] = []
+    compile_filters({"$or": [{"a": 1}, {"b": 2}], "c": 3}, convert=lambda p, v: seen.append(p) or v)
+    assert seen == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"$or": []},
+        {"$or": {"a": 1}},
+        {"$or": "a"},
+        {"$or": [{}]},
+        {"$or": [{"a": 1}, []]},
+        {"$or": [{"a": 1}, None]},
+        {"$and": ()},
+        {"$not": {}},
+        {"$not": [{"a": 1}]},
+        {"$not": None},
+        {"$nor": [{"a": 1}]},
+        {"$where": "1"},
+        {"$": 1},
+    ],
+)
+def test_malformed_groups_are_refused(filters: dict[str, object]) -> None:
+    with pytest.raises(ValidationError) as info:
+        compile_filters(filters)
+    assert info.value.context == {"argument": "filters"}
+
+
+def test_group_depth_is_bounded() -> None:
+    def nested(depth: int) -> dict[str, object]:
+        out: dict[str, object] = {"a": 1}
+        for _ in range(depth):
+            out = {"$not": out}
+        return out
+
+    assert compile_filters(nested(MAX_FILTER_DEPTH)) is not None
+    with pytest.raises(ValidationError, match="nested too deeply") as info:
+        compile_filters(nested(MAX_FILTER_DEPTH + 1))
+    assert info.value.context == {"argument": "filters"}
+
+
+def test_keys_are_counted_over_all_groups() -> None:
+    half = MAX_FILTER_KEYS // 2
+    ok = {"$or": [{f"a{i}": i for i in range(half)}, {f"b{i}": i for i in range(half - 1)}]}
+    assert compile_filters(ok) is not None
+    too_many = {"$or": [{f"a{i}": i for i in range(half)}, {f"b{i}": i for i in range(half)}]}
+    with pytest.raises(ValidationError, match="too many"):
+        compile_filters(too_many)
+
+
+def test_group_values_never_enter_text() -> None:
+    evil = "x') OR true OR ('"
+    text, vars = where({"$or": [{"name": evil}], "$not": {"name__startswith": evil}})
+    assert evil not in text
+    assert list(vars.values()) == [evil, evil]
 
 
 # --------------------------------------------------------------------------- PaginationParams
