@@ -314,7 +314,7 @@ async def test_bad_query_input_refused_before_io(repos: Repositories, call: Any)
 def test_pagination_params_limits() -> None:
     for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"extra": 1}):
         with pytest.raises(ValueError):
-            PaginationParams(**bad)  # type: ignore[arg-type]
+            PaginationParams(**bad)
     assert PaginationParams(order_by="name").order_by == ("name",)
 
 

@@ -434,10 +434,10 @@ async def test_engine_errors_are_redacted_and_mapped(bare_db: Database) -> None:
         await db.execute(builder.update("item", RecordID("item", "a"), set={"priority": secret}))
     assert "s3cr3t" not in str(info.value)
 
-    with pytest.raises(QueryError) as info:
+    with pytest.raises(QueryError) as query_info:
         await db.execute(Statement("RETURN <int>$x", {"x": "no-int-s3cr3t"}))
-    assert "s3cr3t" not in str(info.value)
-    assert "using input <redacted>" in str(info.value)
+    assert "s3cr3t" not in str(query_info.value)
+    assert "using input <redacted>" in str(query_info.value)
 
     thrown = Statement(
         "{ LET $cur = 'running'; IF true { THROW { kind: 'conflict', from_status: $cur } } }", {}

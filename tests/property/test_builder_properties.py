@@ -18,7 +18,8 @@ from agentical_repo.errors import ValidationError
 from agentical_repo.surql import Statement, builder, compile_filters, compose
 from agentical_repo.surql.filters import split_key
 from agentical_repo.surql.idents import field_path, identifier, quote
-from agentical_repo.surql.statement import PROTECTED_PARAMS, Sql, Var, count_statements, rename_params, sql
+from agentical_repo.surql.lexer import count_statements, rename_params
+from agentical_repo.surql.statement import PROTECTED_PARAMS, Sql, Var, sql
 
 A = uuid.UUID("00000000-0000-0000-0000-0000000000a1")
 T = uuid.UUID("00000000-0000-0000-0000-0000000000b2")
@@ -140,8 +141,8 @@ def test_content_values_and_keys_never_enter_text(key: str, value: str) -> None:
         (builder.upsert, ("agent", A, content), "content"),
     ]
     for fn, args, var in cases:
-        st_ = fn(*args)  # type: ignore[operator]
-        assert st_.text == fn("agent", A, {"k": "v"}).text  # type: ignore[operator]
+        st_ = fn(*args)
+        assert st_.text == fn("agent", A, {"k": "v"}).text
         assert st_.vars[var] == content
     ins = builder.insert("agent", [content, content])
     assert ins.text == builder.insert("agent", [{}]).text
@@ -258,8 +259,8 @@ def test_compose_keeps_each_statements_own_values(groups: list[list[str]]) -> No
     assert len(parts) == len(groups)
     for i, (part, group) in enumerate(zip(parts, groups, strict=True)):
         code = part.split(", '$shadow'")[0]
-        refs = re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", code)
-        assert [composed.statement.vars[r] for r in refs] == [(i, n) for n in group]
+        found = re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", code)
+        assert [composed.statement.vars[r] for r in found] == [(i, n) for n in group]
         assert part.endswith(f"'${group[0]}']")  # strings untouched
     assert composed.statement.count == len(groups)
     assert len(composed.statement.vars) == sum(len(g) for g in groups)

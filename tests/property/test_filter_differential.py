@@ -220,7 +220,7 @@ def ordered(
     for key in reversed(order_by):
         desc = key.startswith("-")
         path = key.lstrip("-")
-        result.sort(key=lambda r, p=path: dig(r, p), reverse=desc)
+        result.sort(key=lambda r, p=path: dig(r, p), reverse=desc)  # type: ignore[misc]
     return result
 
 

@@ -178,7 +178,7 @@ def test_convert_callback_sees_each_value() -> None:
 
     def convert(path: str, value: object) -> object:
         seen.append((path, value))
-        return RecordID("agent", value) if path == "agent_id" else value
+        return RecordID("agent", value) if path == "agent_id" and isinstance(value, uuid.UUID) else value
 
     _, vars = where({"agent_id": U, "agent_id__in": [U], "name": "x"}, convert=convert)
     assert vars == {"agent_id": RecordID("agent", U), "agent_id_1": [RecordID("agent", U)], "name": "x"}
@@ -370,7 +370,12 @@ def test_group_members_are_checked_like_top_level_keys() -> None:
         compile_filters({"$not": {"status__in": "ab"}})
     assert info.value.context == {"argument": "status"}
     seen: list[str] = []
-    compile_filters({"$or": [{"a": 1}, {"b": 2}], "c": 3}, convert=lambda p, v: seen.append(p) or v)
+
+    def convert(path: str, value: object) -> object:
+        seen.append(path)
+        return value
+
+    compile_filters({"$or": [{"a": 1}, {"b": 2}], "c": 3}, convert=convert)
     assert seen == ["a", "b", "c"]
 
 
@@ -445,7 +450,7 @@ def test_pagination_limit_bounds_accepted(limit: int) -> None:
 )
 def test_pagination_bounds_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(PydanticValidationError):
-        PaginationParams(**kwargs)  # type: ignore[arg-type]
+        PaginationParams(**kwargs)
 
 
 def test_pagination_is_a_value_error_for_callers() -> None:
@@ -457,7 +462,7 @@ def test_pagination_is_a_value_error_for_callers() -> None:
 def test_pagination_order_by_string_or_tuple() -> None:
     assert PaginationParams(order_by="name").order_by == ("name",)
     assert PaginationParams(order_by=("-priority", "name")).order_by == ("-priority", "name")
-    assert PaginationParams(order_by=["a", "b"]).order_by == ("a", "b")  # type: ignore[arg-type]
+    assert PaginationParams(order_by=["a", "b"]).order_by == ("a", "b")
     assert PaginationParams(offset=10**9).offset == 10**9
 
 
