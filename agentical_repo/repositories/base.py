@@ -258,16 +258,6 @@ class BaseRepository(Generic[M]):
             raise fail("expected_version", "must be an int")
         return expected_version
 
-    def _version_guard(self, params: Any, expected_version: object) -> str:
-        """Transitional, for entity code not yet on ``surql.blocks.version_guard``: the block
-        line refusing a stale ``expected_version`` (``""`` when it is None), reading ``$cur``.
-        """
-        expected = self._expected_version(expected_version)
-        if expected is None:
-            return ""
-        ref = params.add(expected, "expected_version")
-        return f"  IF $cur.{self.model.__lock_field__} != {ref} {{ THROW {{ kind: 'stale_version' }} }};\n"
-
     def _update_statement(
         self, id: uuid.UUID, updates: Mapping[str, Any], expected_version: int | None
     ) -> Statement:
