@@ -325,9 +325,12 @@ def error_from_thrown(payload: Mapping[str, Any], context: Mapping[str, Any]) ->
         )
     if code is ThrowCode.INVALID_STATE:
         status = fields.get("status")
-        return ConflictError(
-            f"{table} is {status}: not allowed from this status", code="conflict", context=ctx
+        state = (
+            f"is {status}: not allowed from this status"
+            if isinstance(status, str)
+            else "is in a state that does not allow this"
         )
+        return ConflictError(f"{table} {state}", code="conflict", context=ctx)
     if code is ThrowCode.CYCLE:
         return ValidationError("the dependency would create a cycle", code="cycle", context=ctx)
     if code is ThrowCode.TOO_DEEP:
