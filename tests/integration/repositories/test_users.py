@@ -11,18 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from factories import new_user as make_user
 from logfire.testing import CaptureLogfire
 from surrealdb import RecordID
 
 from agentical_repo import AlreadyExistsError, ConflictError, NotFoundError, TransactionError, ValidationError
-from agentical_repo.models import User
 from agentical_repo.surql.statement import Statement
 
 PASSWORD = "correct horse battery staple 7f3a"
-
-
-def make_user(name: str = "alice", email: str | None = None, **kw: Any) -> User:
-    return User(username=name, email=email or f"{name}@example.com", **kw)
 
 
 async def raw_user_row(db: Any, user_id: uuid.UUID) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import refused
+from factories import bad_ids, make_tool
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -28,7 +29,7 @@ from agentical_repo.models import Agent, Capability, Tool, ToolUsage, ToolUsageS
 from agentical_repo.repositories.cache import CacheConfig
 from agentical_repo.surql.queries import tools as tool_queries
 
-BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", 1.5, b"\x00" * 16]
+BAD_IDS = bad_ids("tool")
 
 
 async def usage_rows(db: Database, tool_id: uuid.UUID | None = None) -> int:
@@ -42,10 +43,6 @@ async def usage_rows(db: Database, tool_id: uuid.UUID | None = None) -> int:
             )
         )[0]
     return int(rows[0]["n"]) if rows else 0
-
-
-async def make_tool(repos: Repositories, name: str, **fields: Any) -> Tool:
-    return await repos.tools.create(Tool(name=name, category=fields.pop("category", "search"), **fields))
 
 
 # ---------------------------------------------------------------- lookups

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import pytest
 from conftest import scalar
+from factories import bad_ids, make_workflow
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -29,16 +29,12 @@ from agentical_repo.models import (
 )
 from agentical_repo.surql import builder
 
-BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", RecordID("workflow", "x")]
+BAD_IDS = bad_ids("workflow")
 
 
 async def has_task_edges(db: Database) -> list[tuple[uuid.UUID, uuid.UUID, int | None]]:
     rows = await scalar(db, "SELECT in, out, position FROM has_task")
     return sorted((r["in"].id, r["out"].id, r.get("position")) for r in rows)
-
-
-async def make_workflow(repos: Repositories, name: str = "wf", **fields: Any) -> Workflow:
-    return await repos.workflows.create(Workflow(name=name, **fields))
 
 
 def percentile(values: list[float], q: float) -> float:

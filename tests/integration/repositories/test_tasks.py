@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import pytest
 from conftest import scalar
+from factories import bad_ids, make_tasks, make_workflow
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -19,23 +19,15 @@ from agentical_repo import (
     Repositories,
     ValidationError,
 )
-from agentical_repo.models import Agent, Task, TaskStatus, Workflow
+from agentical_repo.models import Agent, Task, TaskStatus
 from agentical_repo.models.graph import TaskDependency
 
-BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", RecordID("task", "x")]
+BAD_IDS = bad_ids("task")
 
 
 async def edge_count(db: Database, table: str) -> int:
     rows = await scalar(db, f"SELECT count() AS n FROM {table} GROUP ALL")
     return int(rows[0]["n"]) if rows else 0
-
-
-async def make_tasks(repos: Repositories, *titles: str, **fields: Any) -> list[Task]:
-    return [await repos.tasks.create(Task(title=t, **fields)) for t in titles]
-
-
-async def make_workflow(repos: Repositories, name: str = "wf") -> Workflow:
-    return await repos.workflows.create(Workflow(name=name))
 
 
 # ----------------------------------------------------------------- lookups

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import refused
+from factories import bad_ids, make_tool
 from surrealdb import RecordID
 
 from agentical_repo import (
@@ -26,16 +27,12 @@ from agentical_repo import (
 from agentical_repo.models import Agent, AgentStatus, Task, TaskStatus, Tool
 from agentical_repo.surql.queries import agents as agent_queries
 
-BAD_IDS: list[Any] = ["not-a-uuid", 42, None, "", 1.5, b"\x00" * 16]
+BAD_IDS = bad_ids("agent")
 
 
 async def edge_count(db: Database) -> int:
     rows = (await db.query("SELECT count() AS n FROM uses GROUP ALL"))[0]
     return int(rows[0]["n"]) if rows else 0
-
-
-async def make_tool(repos: Repositories, name: str, **fields: Any) -> Tool:
-    return await repos.tools.create(Tool(name=name, category=fields.pop("category", "search"), **fields))
 
 
 # ---------------------------------------------------------------- lookups
