@@ -15,9 +15,9 @@ from .errors import (
     TransactionError,
     ValidationError,
 )
+from .pagination import Page, PaginationParams
 from .repositories import CacheConfig, Repositories
 from .settings import DatabaseSettings
-from .pagination import Page, PaginationParams
 from .surql.statement import Statement
 from .transaction import Queued, Transaction
 

@@ -18,7 +18,7 @@ from surrealdb import RecordID
 
 from ..errors import ValidationError
 from ..models import Message, SearchHit
-from ..surql.filters import Page
+from ..pagination import Page
 from ..surql.queries import messages as q
 from ..surql.statement import Statement
 from ..validation import as_uuid, fail, page_limit, require_int

@@ -28,7 +28,7 @@ from uuid import UUID
 from ..errors import ConflictError, NotFoundError, QueryError, ValidationError
 from ..models import Task, TaskStatus
 from ..models.graph import TaskDependency, TaskEvent
-from ..surql.filters import PaginationParams
+from ..pagination import PaginationParams
 from ..surql.queries import tasks as q
 from ..surql.queries.tasks import MAX_DEPTH
 from ..surql.statement import Statement

@@ -29,7 +29,7 @@ from ..models import (
     WorkflowStatus,
 )
 from ..models.graph import TaskDependency, WorkflowGraph
-from ..surql.filters import Page, PaginationParams
+from ..pagination import Page, PaginationParams
 from ..surql.queries import workflows as q
 from ..validation import as_uuid, enum_value, fail, require_int
 from .base import BaseRepository, IdLike

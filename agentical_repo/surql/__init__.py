@@ -1,20 +1,21 @@
-"""The query builder: pure functions from arguments to parameterised SurrealQL."""
+"""The only place SurrealQL text is written: pure functions from arguments to ``Statement``s."""
 
-from . import builder
-from .filters import Page, PaginationParams, compile_filters
+from . import blocks, builder
+from .filters import compile_filters
 from .idents import field_path, identifier, quote
-from .statement import Fragment, Params, Statement, compose
+from .statement import Sql, Statement, Var, compose, ident, sql
 
 __all__ = [
-    "Fragment",
-    "Page",
-    "PaginationParams",
-    "Params",
+    "Sql",
     "Statement",
+    "Var",
+    "blocks",
     "builder",
     "compile_filters",
     "compose",
     "field_path",
+    "ident",
     "identifier",
     "quote",
+    "sql",
 ]

@@ -31,7 +31,6 @@ from typing import Any, ClassVar
 from surrealdb import RecordID
 
 from ..errors import ValidationError
-from ..pagination import Page, PaginationParams, decode_cursor, encode_cursor
 from .idents import field_path
 from .statement import Ident, Sql, Var, ident, sql
 
@@ -49,13 +48,9 @@ __all__ = [
     "IsNull",
     "Not",
     "Or",
-    "Page",
-    "PaginationParams",
     "Text",
     "compile_filters",
     "conjoin",
-    "decode_cursor",
-    "encode_cursor",
     "keyset_condition",
     "normalize_order",
     "parse_filters",

@@ -20,21 +20,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from ..errors import ValidationError
-from .idents import identifier, is_identifier, quote
-from .lexer import PARAM_RE, count_statements, ends_in_line_comment, rename_params, segments
+from .idents import is_identifier, quote
+from .lexer import PARAM_RE, count_statements, ends_in_line_comment, segments
 
 __all__ = [
     "PROTECTED_PARAMS",
     "Composed",
-    "Fragment",
     "Ident",
     "ParamStore",
-    "Params",
     "Sql",
     "Statement",
     "Var",
@@ -226,8 +224,6 @@ def _slot_parts(value: object, name: str, *, allow_str: bool = False) -> tuple[P
         return (value.text,)
     if isinstance(value, Statement):
         return value.sql.parts
-    if isinstance(value, Fragment):
-        return value.to_sql().parts
     if allow_str and isinstance(value, str):
         return (value,)
     raise TypeError(
@@ -412,48 +408,3 @@ def compose(statements: Sequence[Statement], *, wrap_transaction: bool = False) 
         count=sum(counts) + (2 if wrap_transaction else 0),
     )
     return Composed(joined, tuple(counts))
-
-
-# --------------------------------------------------------------------------- transitional
-# The build-time naming API that ``sql()``/``Var`` replace. Kept only while the
-# repositories move their SurrealQL into ``surql/queries``; removed after.
-
-
-@dataclass(frozen=True, slots=True)
-class Fragment:
-    """A piece of SurrealQL text with its own bound values (transitional)."""
-
-    text: str
-    vars: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_sql(self) -> Sql:
-        return Sql.raw(self.text, self.vars)
-
-
-class Params:
-    """Allocates collision-free parameter names while a text is built (transitional)."""
-
-    def __init__(self) -> None:
-        self.vars: dict[str, Any] = {}
-
-    def add(self, value: Any, hint: str = "v") -> str:
-        """Bind ``value`` and return its ``$name`` reference."""
-        base = hint.replace(".", "_")[:64]
-        base = identifier(base, what="parameter") if base else "v"
-        if base in PROTECTED_PARAMS:
-            base = f"{base}_v"
-        name, i = base, 0
-        while name in self.vars:
-            i += 1
-            name = f"{base}_{i}"
-        self.vars[name] = value
-        return "$" + name
-
-    def embed(self, fragment: Fragment) -> str:
-        """Merge a fragment's vars, renaming any that clash; return its rewritten text."""
-        mapping: dict[str, str] = {}
-        for key, value in fragment.vars.items():
-            ref = self.add(value, key)
-            if ref[1:] != key:
-                mapping[key] = ref[1:]
-        return rename_params(fragment.text, mapping)

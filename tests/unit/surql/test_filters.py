@@ -16,6 +16,7 @@ from surrealdb import RecordID
 from surrealdb.data.types.datetime import PreciseDatetime
 
 from agentical_repo.errors import ValidationError
+from agentical_repo.pagination import Page, PaginationParams, decode_cursor, encode_cursor
 from agentical_repo.surql.filters import (
     LOOKUPS,
     MAX_FILTER_DEPTH,
@@ -28,12 +29,8 @@ from agentical_repo.surql.filters import (
     IsNull,
     Not,
     Or,
-    Page,
-    PaginationParams,
     Text,
     compile_filters,
-    decode_cursor,
-    encode_cursor,
     keyset_condition,
     normalize_order,
     parse_filters,

@@ -1,21 +1,18 @@
-"""Statement, Params and compose: collision-free parameters and statement counting."""
+"""Statement, ParamStore and compose: collision-free parameters and statement counting."""
 
 from __future__ import annotations
 
 import pytest
 
 from agentical_repo.errors import ValidationError
+from agentical_repo.surql.lexer import count_statements, rename_params
 from agentical_repo.surql.statement import (
     PROTECTED_PARAMS,
     Composed,
-    Fragment,
-    Params,
     ParamStore,
     Statement,
     Var,
     compose,
-    count_statements,
-    rename_params,
 )
 
 # --------------------------------------------------------------------------- Statement
@@ -57,50 +54,45 @@ def test_render_into_a_shared_store_renames_and_keeps_metadata() -> None:
     assert (st.operation, st.table, st.batch_size) == ("SELECT", "agent", 3)
 
 
-# --------------------------------------------------------------------------- Params
+# --------------------------------------------------------------------------- ParamStore
 
 
-def test_params_allocates_unique_names() -> None:
-    p = Params()
-    assert p.add(1, "id") == "$id"
-    assert p.add(2, "id") == "$id_1"
-    assert p.add(3, "id") == "$id_2"
-    assert p.add(4, "config.model") == "$config_model"
-    assert p.add(5) == "$v"
-    assert p.add(6, "") == "$v_1"
-    assert p.vars == {"id": 1, "id_1": 2, "id_2": 3, "config_model": 4, "v": 5, "v_1": 6}
+def test_store_allocates_unique_names() -> None:
+    store = ParamStore()
+    names = [store.name(Var(i, hint)) for i, hint in enumerate(["id", "id", "id", "config.model", "v", ""])]
+    assert names == ["id", "id_1", "id_2", "config_model", "v", "v_1"]
+    assert store.vars == {"id": 0, "id_1": 1, "id_2": 2, "config_model": 3, "v": 4, "v_1": 5}
 
 
 @pytest.mark.parametrize("name", sorted(PROTECTED_PARAMS))
-def test_params_never_allocate_protected_names(name: str) -> None:
-    p = Params()
-    ref = p.add(1, name)
-    assert ref == f"${name}_v"
-    Statement(f"RETURN {ref}", p.vars)  # accepted
+def test_store_never_allocates_protected_names(name: str) -> None:
+    store = ParamStore()
+    assert store.name(Var(1, name)) == f"{name}_v"
+    Statement(f"RETURN ${name}_v", store.vars)  # accepted
 
 
-def test_params_refuse_bad_hint() -> None:
-    with pytest.raises(ValidationError):
-        Params().add(1, "a-b")
+@pytest.mark.parametrize("hint", ["a-b", "1a", "a b", "$a"])
+def test_store_turns_a_bad_hint_into_a_safe_name(hint: str) -> None:
+    assert ParamStore().name(Var(1, hint)) == "v"
 
 
-def test_params_embed_renames_only_clashes() -> None:
-    p = Params()
-    p.add("mine", "id")
-    text = p.embed(Fragment("a = $id AND b = $other AND c = $id", {"id": "theirs", "other": 2}))
-    assert text == "a = $id_1 AND b = $other AND c = $id_1"
-    assert p.vars == {"id": "mine", "id_1": "theirs", "other": 2}
+def test_rendering_into_a_store_renames_only_clashes() -> None:
+    store = ParamStore()
+    store.name(Var("mine", "id"))
+    st = Statement("a = $id AND b = $other AND c = $id", {"id": "theirs", "other": 2})
+    assert st.render(store) == "a = $id_1 AND b = $other AND c = $id_1"
+    assert store.vars == {"id": "mine", "id_1": "theirs", "other": 2}
 
 
-def test_params_embed_chain_of_clashes_is_simultaneous() -> None:
-    # Fragment binds id and id_1; both clash. A sequential rename would make
+def test_a_chain_of_clashes_is_renamed_simultaneously() -> None:
+    # The statement binds id and id_1; both clash. A sequential rename would make
     # $id -> $id_1 -> $id_1_1 and read the wrong value.
-    p = Params()
-    p.add("a", "id")
-    p.add("b", "id_1")
-    text = p.embed(Fragment("x = $id, y = $id_1", {"id": "c", "id_1": "d"}))
+    store = ParamStore()
+    store.name(Var("a", "id"))
+    store.name(Var("b", "id_1"))
+    text = Statement("x = $id, y = $id_1", {"id": "c", "id_1": "d"}).render(store)
     refs = text.replace("x = ", "").replace(" y = ", "").split(",")
-    assert [p.vars[r.strip()[1:]] for r in refs] == ["c", "d"]
+    assert [store.vars[r.strip()[1:]] for r in refs] == ["c", "d"]
 
 
 # --------------------------------------------------------------------------- rename_params
@@ -236,11 +228,11 @@ def test_composed_count_matches_sum_of_counts() -> None:
     assert composed.statement.count == sum(composed.counts)
 
 
-def test_params_long_hint_is_truncated_not_refused() -> None:
+def test_store_truncates_a_long_hint_instead_of_refusing_it() -> None:
     path = "a" * 100 + "." + "b" * 100  # a valid dotted path (each segment ≤ 128)
-    p = Params()
-    first = p.add(1, path)
-    second = p.add(2, path)
-    assert first == "$" + "a" * 64
-    assert second == "$" + "a" * 64 + "_1"
-    Statement(f"RETURN [{first}, {second}]", p.vars)
+    store = ParamStore()
+    first = store.name(Var(1, path))
+    second = store.name(Var(2, path))
+    assert first == "a" * 64
+    assert second == "a" * 64 + "_1"
+    Statement(f"RETURN [${first}, ${second}]", store.vars)
