@@ -31,91 +31,91 @@ from agentical_repo.errors import (
 
 # --------------------------------------------------------------------------- real engine entries
 
-COERCE = {
+COERCE: dict[str, Any] = {
     "kind": "Internal",
     "result": "Couldn't coerce value for field `name` of `a:1`: Expected `string` but found `5`",
     "status": "ERR",
 }
-COERCE_LIST = {
+COERCE_LIST: dict[str, Any] = {
     "kind": "Internal",
     "result": "Couldn't coerce value for field `n` of `q:2`: Expected `string` but found "
     '`["it\'s `x`, yyyyy"]`',
     "status": "ERR",
 }
-ASSERT = {
+ASSERT: dict[str, Any] = {
     "kind": "Internal",
     "result": "Found 'secret-status' for field `status`, with record `a:1`, "
     "but field must conform to: $value INSIDE ['x', 'y']",
     "status": "ERR",
 }
-UNIQUE = {
+UNIQUE: dict[str, Any] = {
     "kind": "Internal",
     "result": "Database index `a_email` already contains 'bob@secret.example', with record `a:1`",
     "status": "ERR",
 }
-DUPLICATE = {
+DUPLICATE: dict[str, Any] = {
     "details": {"details": {"id": "a:1"}, "kind": "Record"},
     "kind": "AlreadyExists",
     "result": "Database record `a:1` already exists",
     "status": "ERR",
 }
-UNKNOWN_FIELD = {
+UNKNOWN_FIELD: dict[str, Any] = {
     "kind": "Internal",
     "result": "Found field 'junk', but no such field exists for table 'a'",
     "status": "ERR",
 }
-READONLY = {
+READONLY: dict[str, Any] = {
     "kind": "Internal",
     "result": "Found changed value for field `c`, with record `a:1`, but field is readonly",
     "status": "ERR",
 }
-CAST = {
+CAST: dict[str, Any] = {
     "kind": "Internal",
     "result": "Could not cast into `int` using input `'secret-text'`",
     "status": "ERR",
 }
-FN_ARG = {
+FN_ARG: dict[str, Any] = {
     "kind": "Internal",
     "result": "Incorrect arguments for function string::len(). Argument 1 was the wrong type. "
     "Expected `string` but found `5`",
     "status": "ERR",
 }
-TABLE_MISSING = {
+TABLE_MISSING: dict[str, Any] = {
     "details": {"details": {"name": "nope"}, "kind": "Table"},
     "kind": "NotFound",
     "result": "The table 'nope' does not exist",
     "status": "ERR",
 }
-PARSE = {
+PARSE: dict[str, Any] = {
     "kind": "Validation",
     "result": "Parse error: Unexpected token `an identifier`, expected Eof\n --> [1:14]\n",
 }
-PROTECTED = {
+PROTECTED: dict[str, Any] = {
     "kind": "Validation",
     "details": {"details": {"name": "auth"}, "kind": "InvalidParameter"},
     "result": "'auth' is a protected variable and cannot be set",
 }
-CONFLICT = {
+CONFLICT: dict[str, Any] = {
     "details": {"kind": "TransactionConflict"},
     "kind": "Query",
     "result": "There was a problem with the key-value store: Transaction conflict: Write conflict, "
     "retry the transaction. This transaction can be retried",
     "status": "ERR",
 }
-COMMIT_CONFLICT = {
+COMMIT_CONFLICT: dict[str, Any] = {
     "details": {"kind": "TransactionConflict"},
     "kind": "Query",
     "result": "Cannot COMMIT: Transaction conflict: Write conflict, retry the transaction. "
     "This transaction can be retried",
     "status": "ERR",
 }
-NOT_EXECUTED = {
+NOT_EXECUTED: dict[str, Any] = {
     "details": {"kind": "NotExecuted"},
     "kind": "Query",
     "result": "The query was not executed due to a failed transaction",
     "status": "ERR",
 }
-PERMISSION = {
+PERMISSION: dict[str, Any] = {
     "kind": "NotAllowed",
     "result": "Not enough permissions to perform this action",
     "status": "ERR",
@@ -363,13 +363,13 @@ def test_error_from_sdk_maps_each_sdk_class() -> None:
     assert err.code == "table_missing"
     parse = error_from_sdk(surrealdb.ServerError("Validation", "Parse error: Unexpected token"))
     assert (type(parse), parse.code) == (QueryError, "parse_error")
-    for exc in (
+    for invalid in (
         surrealdb.InvalidRecordIdError("bad id"),
         surrealdb.InvalidTableError("bad table"),
         surrealdb.InvalidUrlError("bad url"),
         surrealdb.InvalidDurationError("bad duration"),
     ):
-        assert type(error_from_sdk(exc)) is ValidationError
+        assert type(error_from_sdk(invalid)) is ValidationError
     unsupported = error_from_sdk(surrealdb.UnsupportedEngineError("rocksdb://x"))
     assert type(unsupported) is DatabaseUnavailableError
     assert "agentical-repo[embedded]" in str(unsupported)

@@ -127,7 +127,7 @@ def test_password_is_secret_and_not_in_repr(monkeypatch: pytest.MonkeyPatch) -> 
     assert isinstance(s.password, SecretStr)
     for text in (repr(s), str(s), repr(s.model_dump()), s.model_dump_json()):
         assert "topsecret-value" not in text
-    s2 = DatabaseSettings(password="another-secret")  # type: ignore[arg-type]
+    s2 = DatabaseSettings(password="another-secret")
     assert "another-secret" not in repr(s2)
     assert s2.password is not None
     assert s2.password.get_secret_value() == "another-secret"
