@@ -15,7 +15,7 @@ from typing import Any
 
 import logfire
 import pytest
-from logfire.testing import CaptureLogfire
+from logfire.testing import CaptureLogfire, get_collected_metrics
 from logfire.testing import capfire as capfire_fixture  # noqa: F401  (registers the `capfire` fixture)
 
 from agentical_repo import AlreadyExistsError, Database, Repositories
@@ -43,7 +43,7 @@ def assert_no_marker(capfire: CaptureLogfire) -> None:
 
 
 def duration_points(capfire: CaptureLogfire) -> list[dict[str, Any]]:
-    metrics = {m["name"]: m for m in capfire.get_collected_metrics()}
+    metrics = {m["name"]: m for m in get_collected_metrics(capfire.metrics_reader)}
     metric = metrics["db.client.operation.duration"]
     assert metric["unit"] == "s"
     return list(metric["data"]["data_points"])
@@ -163,7 +163,7 @@ async def test_cache_hits_and_misses_are_counted(capfire: CaptureLogfire, db: Da
     with db.count_requests() as c:
         await repos.tools.get_by_id(tool.id)  # hit
     assert c.count == 0
-    metrics = {m["name"]: m for m in capfire.get_collected_metrics()}
+    metrics = {m["name"]: m for m in get_collected_metrics(capfire.metrics_reader)}
 
     def total(name: str) -> int:
         return sum(

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from logfire.testing import CaptureLogfire
+from logfire.testing import CaptureLogfire, get_collected_metrics
 
 from agentical_repo import Database, Repositories, ValidationError
 from agentical_repo.models import Playbook, Tool
@@ -69,7 +69,7 @@ async def test_hit_and_miss_metrics(db: Database, cached: Repositories, capfire:
     await cached.tools.get_by_id(tool.id)  # miss
     await cached.tools.get_by_id(tool.id)  # hit
     await cached.tools.get_by_id(tool.id)  # hit
-    metrics = {m["name"]: m for m in capfire.get_collected_metrics()}
+    metrics = {m["name"]: m for m in get_collected_metrics(capfire.metrics_reader)}
 
     def total(name: str) -> int:
         points = metrics[name]["data"]["data_points"]
