@@ -109,7 +109,7 @@ async def world(engine_url: tuple[str, str | None, str | None]) -> AsyncIterator
         namespace="acl",
         database=f"t_{uuid.uuid4().hex}",
         username=None if embedded else user,
-        password=None if embedded else password,  # type: ignore[arg-type]
+        password=None if embedded else password,
     )
     admin = Database(settings)
     await admin.connect()
@@ -144,7 +144,7 @@ async def test_signin_checks_the_password_with_argon2(world: World) -> None:
         (("a@example.com", ""), "password"),
     ):
         with world.admin.count_requests() as c, pytest.raises(ValidationError) as verr:
-            await signin_user(world.admin, *bad)  # type: ignore[arg-type]
+            await signin_user(world.admin, *bad)
         assert c.count == 0
         assert verr.value.context["argument"] == argument
     db = await world.as_user("A@EXAMPLE.COM", PW_A)  # email is case-insensitive

@@ -181,7 +181,7 @@ async def test_query_thrown_error_in_a_plain_batch(db: Database) -> None:
     assert info.value.code == "thrown"
 
 
-def _rid(table: str, key: object) -> object:
+def _rid(table: str, key: str | int) -> object:
     from surrealdb import RecordID
 
     return RecordID(table, key)

@@ -112,7 +112,7 @@ def test_diff_definitions_orders_and_classifies() -> None:
 async def test_every_scratch_mode_finds_the_same_drift(db: Database) -> None:
     await db.query("REMOVE INDEX tool_name ON tool")
     for mode in ("auto", "embedded", "server"):
-        report = await migrations.verify(db, scratch=mode)  # type: ignore[arg-type]
+        report = await migrations.verify(db, scratch=mode)
         assert report.labels() == ["missing index tool.tool_name"], mode
     if not db.settings.is_embedded:  # on a server the temporary scratch database is dropped again
         info = (await db.query("INFO FOR NS"))[0]

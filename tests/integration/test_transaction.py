@@ -109,7 +109,7 @@ async def test_a_committed_transaction_cannot_be_used_again(db: Database) -> Non
     assert await table_ids(db, "kv") == [_rid("kv", 1)]
 
 
-def _rid(table: str, key: object) -> Any:
+def _rid(table: str, key: str | int) -> Any:
     from surrealdb import RecordID
 
     return RecordID(table, key)
@@ -353,11 +353,11 @@ async def test_repositories_transaction_queues_writes(repos: Repositories) -> No
             deleted = await tx.agents.delete(uuid.uuid4())
             assert isinstance(created, Queued)
             with pytest.raises(TransactionError, match="only after commit"):
-                created.result()  # type: ignore[attr-defined]
+                created.result()
             assert c.count == 0
     assert c.count == 1
-    assert created.result().name == "new"  # type: ignore[attr-defined]
-    assert isinstance(created.result(), Agent)  # type: ignore[attr-defined]
+    assert created.result().name == "new"
+    assert isinstance(created.result(), Agent)
     assert updated.result().status is AgentStatus.BUSY  # type: ignore[attr-defined]
     assert updated.result().version == 2  # type: ignore[attr-defined]
     assert tool.result().name == "hammer"  # type: ignore[attr-defined]
