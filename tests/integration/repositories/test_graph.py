@@ -105,7 +105,7 @@ async def test_workflow_graph_empty_missing_bad(repos: Repositories, db: Databas
     with db.count_requests() as c:
         for bad in ["nope", 1, None, RecordID("workflow", "x")]:
             with pytest.raises(ValidationError):
-                await repos.workflows.get_workflow_graph(bad)
+                await repos.workflows.get_workflow_graph(bad)  # type: ignore[arg-type]
     assert c.count == 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
+from typing import cast
 
 import pytest
 from conftest import scalar
@@ -72,7 +74,7 @@ async def test_get_by_status(repos: Repositories, db: Database) -> None:
     with db.count_requests() as c:
         for bad in ("archived", None, 1, "ACTIVE"):
             with pytest.raises(ValidationError):
-                await repos.workflows.get_by_status(bad)
+                await repos.workflows.get_by_status(bad)  # type: ignore[arg-type]
     assert c.count == 0
 
 
@@ -150,9 +152,9 @@ async def test_execution_missing_and_bad_input(repos: Repositories, db: Database
             with pytest.raises(ValidationError):
                 await repos.workflows.finish_execution(bad, "completed")
         for status in ("running", "bogus", None, 3, "COMPLETED"):
-            with pytest.raises(ValidationError) as info:
+            with pytest.raises(ValidationError) as verr:
                 await repos.workflows.finish_execution(run.id, status)  # type: ignore[arg-type]
-            assert info.value.context["argument"] == "status"
+            assert verr.value.context["argument"] == "status"
         with pytest.raises(ValidationError):
             await repos.workflows.finish_execution(run.id, "failed", result=["x"])  # type: ignore[arg-type]
         with pytest.raises(ValidationError):
@@ -182,7 +184,8 @@ async def test_execution_history_newest_first_keyset_pages(repos: Repositories, 
             break
     assert pages == 3
     assert [r.id for r in seen] == [r.id for r in reversed(runs)]
-    assert [r.started_at for r in seen] == sorted((r.started_at for r in seen), reverse=True)  # type: ignore[arg-type]
+    started = [r.started_at for r in seen]
+    assert started == sorted(cast("list[datetime]", started), reverse=True)
     assert next(r for r in seen if r.id == runs[2].id).status is ExecutionStatus.COMPLETED
     # a new run shows up first, without disturbing an open cursor
     first = await repos.workflows.get_execution_history(wf.id, limit=2)
@@ -361,14 +364,14 @@ async def test_add_task_refusals(repos: Repositories, db: Database) -> None:
         await repos.workflows.add_task(wf.id, task.id)
     assert info.value.code == "other_workflow"
     ghost = uuid.uuid4()
-    with pytest.raises(NotFoundError) as info:
+    with pytest.raises(NotFoundError) as missing:
         await repos.workflows.add_task(ghost, task.id)
-    assert info.value.context["missing"] == "workflow"
-    assert info.value.context["id"] == str(ghost)
-    with pytest.raises(NotFoundError) as info:
+    assert missing.value.context["missing"] == "workflow"
+    assert missing.value.context["id"] == str(ghost)
+    with pytest.raises(NotFoundError) as missing:
         await repos.workflows.add_task(wf.id, ghost)
-    assert info.value.context["missing"] == "task"
-    assert info.value.context["id"] == str(ghost)
+    assert missing.value.context["missing"] == "task"
+    assert missing.value.context["id"] == str(ghost)
     assert await has_task_edges(db) == [(other.id, task.id, None)]
     with db.count_requests() as c:
         for bad in BAD_IDS:
