@@ -55,8 +55,8 @@ Call = Callable[[Repositories], Awaitable[Any]]
 # (case id, call, the argument the error must name)
 CASES: list[tuple[str, Call, str]] = [
     # ---------------------------------------------------------------- BaseRepository
-    ("create-wrong-type", lambda r: r.agents.create(Tool(name="t", category="c")), "entity"),
-    ("create-dict", lambda r: r.agents.create({"name": SECRET}), "entity"),
+    ("create-wrong-type", lambda r: r.agents.create(Tool(name="t", category="c")), "entity"),  # type: ignore[arg-type]
+    ("create-dict", lambda r: r.agents.create({"name": SECRET}), "entity"),  # type: ignore[arg-type]
     (
         "create-oversized",
         lambda r: r.agents.create(Agent(name="a", agent_type="t", config={"b": HUGE})),
@@ -64,10 +64,10 @@ CASES: list[tuple[str, Call, str]] = [
     ),
     ("create-too-deep", lambda r: r.agents.create(Agent(name="a", agent_type="t", state=TOO_DEEP)), "state"),
     ("get-bad-uuid", lambda r: r.agents.get(BAD_ID), "id"),
-    ("get-int", lambda r: r.agents.get(12345), "id"),
-    ("get_by_id-none", lambda r: r.agents.get_by_id(None), "id"),
+    ("get-int", lambda r: r.agents.get(12345), "id"),  # type: ignore[arg-type]
+    ("get_by_id-none", lambda r: r.agents.get_by_id(None), "id"),  # type: ignore[arg-type]
     ("update-bad-uuid", lambda r: r.agents.update(BAD_ID, {"name": "x"}), "id"),
-    ("update-not-dict", lambda r: r.agents.update(U, [("name", SECRET)]), "updates"),
+    ("update-not-dict", lambda r: r.agents.update(U, [("name", SECRET)]), "updates"),  # type: ignore[arg-type]
     ("update-empty", lambda r: r.agents.update(U, {}), "updates"),
     ("update-unknown-field", lambda r: r.agents.update(U, {"nope": SECRET}), "updates"),
     ("update-lock-field", lambda r: r.agents.update(U, {"version": 7}), "updates"),
@@ -75,14 +75,14 @@ CASES: list[tuple[str, Call, str]] = [
     ("update-bad-value", lambda r: r.agents.update(U, {"status": SECRET}), "updates"),
     (
         "update-version-str",
-        lambda r: r.agents.update(U, {"name": "x"}, expected_version="1"),
+        lambda r: r.agents.update(U, {"name": "x"}, expected_version="1"),  # type: ignore[arg-type]
         "expected_version",
     ),
     ("update-oversized", lambda r: r.agents.update(U, {"config": {"b": HUGE}}), "config"),
     ("update-too-deep", lambda r: r.agents.update(U, {"config.k": TOO_DEEP}), "config"),
     ("delete-bad-uuid", lambda r: r.agents.delete(BAD_ID), "id"),
-    ("upsert-wrong-type", lambda r: r.agents.upsert(User(username="u", email="u@x.io")), "entity"),
-    ("list-filters-not-dict", lambda r: r.agents.list([("name", SECRET)]), "filters"),
+    ("upsert-wrong-type", lambda r: r.agents.upsert(User(username="u", email="u@x.io")), "entity"),  # type: ignore[arg-type]
+    ("list-filters-not-dict", lambda r: r.agents.list([("name", SECRET)]), "filters"),  # type: ignore[arg-type]
     ("list-unknown-field", lambda r: r.agents.list({"nope": SECRET}), "filters"),
     ("list-unknown-lookup", lambda r: r.agents.list({"name__regex": SECRET}), "filters"),
     ("list-nested-non-dict", lambda r: r.agents.list({"name.x": SECRET}), "filters"),
@@ -90,7 +90,7 @@ CASES: list[tuple[str, Call, str]] = [
     ("list-between-bad", lambda r: r.agents.list({"version__between": [1]}), "version"),
     ("list-isnull-str", lambda r: r.agents.list({"description__isnull": SECRET}), "description"),
     ("list-id-bad-uuid", lambda r: r.agents.list({"id": BAD_ID}), "id"),
-    ("list-pagination-dict", lambda r: r.agents.list(None, {"limit": 5}), "pagination"),
+    ("list-pagination-dict", lambda r: r.agents.list(None, {"limit": 5}), "pagination"),  # type: ignore[arg-type]
     ("list-order-unknown", lambda r: r.agents.list(None, PaginationParams(order_by=("nope",))), "order_by"),
     (
         "list-order-injection",
@@ -103,10 +103,10 @@ CASES: list[tuple[str, Call, str]] = [
     ("paginate-limit-0", lambda r: r.agents.paginate(limit=0), "limit"),
     ("paginate-limit-1001", lambda r: r.agents.paginate(limit=1001), "limit"),
     ("paginate-limit-bool", lambda r: r.agents.paginate(limit=True), "limit"),
-    ("paginate-limit-str", lambda r: r.agents.paginate(limit="5"), "limit"),
+    ("paginate-limit-str", lambda r: r.agents.paginate(limit="5"), "limit"),  # type: ignore[arg-type]
     ("paginate-bad-cursor", lambda r: r.agents.paginate(after=SECRET), "after"),
     ("paginate-order-unknown", lambda r: r.agents.paginate(order_by="nope"), "order_by"),
-    ("create_many-wrong-type", lambda r: r.agents.create_many([Tool(name="t", category="c")]), "entities"),
+    ("create_many-wrong-type", lambda r: r.agents.create_many([Tool(name="t", category="c")]), "entities"),  # type: ignore[list-item]
     (
         "create_many-oversized",
         lambda r: r.agents.create_many([Agent(name="a", agent_type="t", config={"b": HUGE})]),
@@ -120,10 +120,10 @@ CASES: list[tuple[str, Call, str]] = [
     ("delete_many-none-filters", lambda r: r.agents.delete_many(None), "filters"),
     ("delete_many-unknown", lambda r: r.agents.delete_many({"nope": 1}), "filters"),
     # ---------------------------------------------------------------- agents
-    ("get_by_type-int", lambda r: r.agents.get_by_type(5), "agent_type"),
-    ("get_active_agents-pagination", lambda r: r.agents.get_active_agents(pagination=5), "pagination"),
+    ("get_by_type-int", lambda r: r.agents.get_by_type(5), "agent_type"),  # type: ignore[arg-type]
+    ("get_active_agents-pagination", lambda r: r.agents.get_active_agents(pagination=5), "pagination"),  # type: ignore[arg-type]
     ("update_state-bad-uuid", lambda r: r.agents.update_state(BAD_ID, {"a": 1}), "agent_id"),
-    ("update_state-not-dict", lambda r: r.agents.update_state(U, [SECRET]), "state"),
+    ("update_state-not-dict", lambda r: r.agents.update_state(U, [SECRET]), "state"),  # type: ignore[arg-type]
     ("update_state-oversized", lambda r: r.agents.update_state(U, {"b": HUGE}), "state"),
     ("update_state-too-deep", lambda r: r.agents.update_state(U, TOO_DEEP), "state"),
     ("get_agent_metrics-bad-uuid", lambda r: r.agents.get_agent_metrics(BAD_ID), "agent_id"),
@@ -133,12 +133,12 @@ CASES: list[tuple[str, Call, str]] = [
     ("has_tool-bad-agent", lambda r: r.agents.has_tool(BAD_ID, U), "agent_id"),
     ("get_tools-bad-uuid", lambda r: r.agents.get_tools(BAD_ID), "agent_id"),
     # ---------------------------------------------------------------- tools
-    ("get_by_category-int", lambda r: r.tools.get_by_category(5), "category"),
-    ("get_available_tools-pagination", lambda r: r.tools.get_available_tools(pagination=5), "pagination"),
+    ("get_by_category-int", lambda r: r.tools.get_by_category(5), "category"),  # type: ignore[arg-type]
+    ("get_available_tools-pagination", lambda r: r.tools.get_available_tools(pagination=5), "pagination"),  # type: ignore[arg-type]
     ("get_tool_capabilities-bad-uuid", lambda r: r.tools.get_tool_capabilities(BAD_ID), "tool_id"),
     ("get_agents_using-bad-uuid", lambda r: r.tools.get_agents_using(BAD_ID), "tool_id"),
     ("track_usage-bad-uuid", lambda r: r.tools.track_usage(BAD_ID, {"success": True}), "tool_id"),
-    ("track_usage-not-dict", lambda r: r.tools.track_usage(U, [SECRET]), "usage_data"),
+    ("track_usage-not-dict", lambda r: r.tools.track_usage(U, [SECRET]), "usage_data"),  # type: ignore[arg-type]
     ("track_usage-unknown-key", lambda r: r.tools.track_usage(U, {"nope": SECRET}), "usage_data"),
     ("track_usage-bad-agent", lambda r: r.tools.track_usage(U, {"agent_id": BAD_ID}), "agent_id"),
     ("track_usage-negative-duration", lambda r: r.tools.track_usage(U, {"duration_ms": -1}), "duration_ms"),
@@ -156,14 +156,14 @@ CASES: list[tuple[str, Call, str]] = [
     ("finish_execution-bogus-status", lambda r: r.workflows.finish_execution(U, SECRET), "status"),
     (
         "finish_execution-result-not-dict",
-        lambda r: r.workflows.finish_execution(U, "completed", [1]),
+        lambda r: r.workflows.finish_execution(U, "completed", [1]),  # type: ignore[arg-type]
         "result",
     ),
-    ("finish_execution-error-int", lambda r: r.workflows.finish_execution(U, "failed", None, 5), "error"),
+    ("finish_execution-error-int", lambda r: r.workflows.finish_execution(U, "failed", None, 5), "error"),  # type: ignore[arg-type]
     ("get_execution-bad-uuid", lambda r: r.workflows.get_execution(BAD_ID), "execution_id"),
     ("get_execution_history-limit", lambda r: r.workflows.get_execution_history(U, limit=0), "limit"),
     ("get_execution_history-cursor", lambda r: r.workflows.get_execution_history(U, after=SECRET), "after"),
-    ("update_execution_state-not-dict", lambda r: r.workflows.update_execution_state(U, SECRET), "state"),
+    ("update_execution_state-not-dict", lambda r: r.workflows.update_execution_state(U, SECRET), "state"),  # type: ignore[arg-type]
     (
         "update_execution_state-oversized",
         lambda r: r.workflows.update_execution_state(U, {"b": HUGE}),
@@ -171,7 +171,7 @@ CASES: list[tuple[str, Call, str]] = [
     ),
     ("get_workflow_metrics-bad-uuid", lambda r: r.workflows.get_workflow_metrics(BAD_ID), "workflow_id"),
     ("add_task-bad-task", lambda r: r.workflows.add_task(U, BAD_ID), "task_id"),
-    ("add_task-position-str", lambda r: r.workflows.add_task(U, U, position="1"), "position"),
+    ("add_task-position-str", lambda r: r.workflows.add_task(U, U, position="1"), "position"),  # type: ignore[arg-type]
     ("remove_task-bad-uuid", lambda r: r.workflows.remove_task(BAD_ID, U), "workflow_id"),
     ("get_tasks-bad-uuid", lambda r: r.workflows.get_tasks(BAD_ID), "workflow_id"),
     ("get_workflow_graph-bad-uuid", lambda r: r.workflows.get_workflow_graph(BAD_ID), "workflow_id"),
@@ -188,7 +188,7 @@ CASES: list[tuple[str, Call, str]] = [
     ("get_ready_tasks-bad", lambda r: r.tasks.get_ready_tasks(BAD_ID), "workflow_id"),
     ("topological_order-bad", lambda r: r.tasks.topological_order(BAD_ID), "workflow_id"),
     ("set_status-bogus", lambda r: r.tasks.set_status(U, SECRET), "status"),
-    ("set_status-output-not-dict", lambda r: r.tasks.set_status(U, "completed", output=[1]), "output"),
+    ("set_status-output-not-dict", lambda r: r.tasks.set_status(U, "completed", output=[1]), "output"),  # type: ignore[arg-type]
     ("start-bad-uuid", lambda r: r.tasks.start(BAD_ID), "task_id"),
     ("complete-output-oversized", lambda r: r.tasks.complete(U, {"b": HUGE}), "output"),
     ("fail-bad-uuid", lambda r: r.tasks.fail(BAD_ID), "task_id"),
@@ -197,26 +197,26 @@ CASES: list[tuple[str, Call, str]] = [
     ("get_history-bad-uuid", lambda r: r.tasks.get_history(BAD_ID), "task_id"),
     # ---------------------------------------------------------------- playbooks
     ("create_version-empty-name", lambda r: r.playbooks.create_version("", {}), "name"),
-    ("create_version-int-name", lambda r: r.playbooks.create_version(5, {}), "name"),
-    ("create_version-definition-list", lambda r: r.playbooks.create_version("p", [SECRET]), "definition"),
+    ("create_version-int-name", lambda r: r.playbooks.create_version(5, {}), "name"),  # type: ignore[arg-type]
+    ("create_version-definition-list", lambda r: r.playbooks.create_version("p", [SECRET]), "definition"),  # type: ignore[arg-type]
     ("create_version-unknown-field", lambda r: r.playbooks.create_version("p", {}, nope=SECRET), "fields"),
     ("create_version-oversized", lambda r: r.playbooks.create_version("p", {"b": HUGE}), "definition"),
-    ("get_latest-int", lambda r: r.playbooks.get_latest(5), "name"),
-    ("get_version-str-version", lambda r: r.playbooks.get_version("p", "1"), "version"),
+    ("get_latest-int", lambda r: r.playbooks.get_latest(5), "name"),  # type: ignore[arg-type]
+    ("get_version-str-version", lambda r: r.playbooks.get_version("p", "1"), "version"),  # type: ignore[arg-type]
     ("get_version-zero", lambda r: r.playbooks.get_version("p", 0), "version"),
-    ("list_versions-int", lambda r: r.playbooks.list_versions(5), "name"),
+    ("list_versions-int", lambda r: r.playbooks.list_versions(5), "name"),  # type: ignore[arg-type]
     ("record_execution-bad-uuid", lambda r: r.playbooks.record_execution(BAD_ID), "playbook_id"),
     ("record_execution-bogus-status", lambda r: r.playbooks.record_execution(U, SECRET), "status"),
-    ("record_execution-logs-str", lambda r: r.playbooks.record_execution(U, "running", SECRET), "logs"),
+    ("record_execution-logs-str", lambda r: r.playbooks.record_execution(U, "running", SECRET), "logs"),  # type: ignore[arg-type]
     ("append_logs-bad-uuid", lambda r: r.playbooks.append_logs(BAD_ID, [{}]), "execution_id"),
-    ("append_logs-not-dicts", lambda r: r.playbooks.append_logs(U, [SECRET]), "logs"),
+    ("append_logs-not-dicts", lambda r: r.playbooks.append_logs(U, [SECRET]), "logs"),  # type: ignore[list-item]
     ("get_execution_logs-limit", lambda r: r.playbooks.get_execution_logs(U, limit=0), "limit"),
     # ---------------------------------------------------------------- users
-    ("get_by_email-int", lambda r: r.users.get_by_email(5), "email"),
-    ("get_by_username-int", lambda r: r.users.get_by_username(5), "username"),
+    ("get_by_email-int", lambda r: r.users.get_by_email(5), "email"),  # type: ignore[arg-type]
+    ("get_by_username-int", lambda r: r.users.get_by_username(5), "username"),  # type: ignore[arg-type]
     (
         "create_user-wrong-type",
-        lambda r: r.users.create_user(Agent(name="a", agent_type="t"), "pw-12345678"),
+        lambda r: r.users.create_user(Agent(name="a", agent_type="t"), "pw-12345678"),  # type: ignore[arg-type]
         "user",
     ),
     (
@@ -226,31 +226,31 @@ CASES: list[tuple[str, Call, str]] = [
     ),
     (
         "create_user-int-password",
-        lambda r: r.users.create_user(User(username="u", email="u@x.io"), 12345678),
+        lambda r: r.users.create_user(User(username="u", email="u@x.io"), 12345678),  # type: ignore[arg-type]
         "password",
     ),
     ("set_password-bad-uuid", lambda r: r.users.set_password(BAD_ID, "pw-12345678"), "user_id"),
-    ("authenticate-int-email", lambda r: r.users.authenticate(5, SECRET), "email"),
-    ("authenticate-int-password", lambda r: r.users.authenticate("a@x.io", 5), "password"),
-    ("update_preferences-not-dict", lambda r: r.users.update_preferences(U, [SECRET]), "prefs"),
+    ("authenticate-int-email", lambda r: r.users.authenticate(5, SECRET), "email"),  # type: ignore[arg-type]
+    ("authenticate-int-password", lambda r: r.users.authenticate("a@x.io", 5), "password"),  # type: ignore[arg-type]
+    ("update_preferences-not-dict", lambda r: r.users.update_preferences(U, [SECRET]), "prefs"),  # type: ignore[arg-type]
     ("update_preferences-oversized", lambda r: r.users.update_preferences(U, {"b": HUGE}), "prefs"),
     ("create_session-bad-uuid", lambda r: r.users.create_session(BAD_ID, timedelta(hours=1)), "user_id"),
-    ("create_session-ttl-str", lambda r: r.users.create_session(U, "1h"), "ttl"),
+    ("create_session-ttl-str", lambda r: r.users.create_session(U, "1h"), "ttl"),  # type: ignore[arg-type]
     ("create_session-ttl-negative", lambda r: r.users.create_session(U, timedelta(seconds=-1)), "ttl"),
-    ("get_session-int", lambda r: r.users.get_session(5), "token"),
-    ("revoke_session-int", lambda r: r.users.revoke_session(5), "token"),
+    ("get_session-int", lambda r: r.users.get_session(5), "token"),  # type: ignore[arg-type]
+    ("revoke_session-int", lambda r: r.users.revoke_session(5), "token"),  # type: ignore[arg-type]
     ("revoke_all_sessions-bad-uuid", lambda r: r.users.revoke_all_sessions(BAD_ID), "user_id"),
     # ---------------------------------------------------------------- messages
-    ("add_message-wrong-type", lambda r: r.messages.add_message({"content": SECRET}), "message"),
+    ("add_message-wrong-type", lambda r: r.messages.add_message({"content": SECRET}), "message"),  # type: ignore[arg-type]
     ("add_message-oversized", lambda r: r.messages.add_message(_message(metadata={"b": HUGE})), "metadata"),
     ("get_conversation-bad-uuid", lambda r: r.messages.get_conversation(BAD_ID), "conversation_id"),
     ("get_conversation-limit", lambda r: r.messages.get_conversation(U, limit=0), "limit"),
     ("get_conversation-cursor", lambda r: r.messages.get_conversation(U, before=SECRET), "before"),
     ("get_context-negative", lambda r: r.messages.get_context(U, -1), "last_n"),
-    ("get_context-str", lambda r: r.messages.get_context(U, "5"), "last_n"),
+    ("get_context-str", lambda r: r.messages.get_context(U, "5"), "last_n"),  # type: ignore[arg-type]
     ("search-empty", lambda r: r.messages.search(""), "text"),
     ("search-blank", lambda r: r.messages.search("   "), "text"),
-    ("search-int", lambda r: r.messages.search(5), "text"),
+    ("search-int", lambda r: r.messages.search(5), "text"),  # type: ignore[arg-type]
     ("search-bad-conversation", lambda r: r.messages.search("hi", conversation_id=BAD_ID), "conversation_id"),
     ("search-bad-user", lambda r: r.messages.search("hi", user_id=BAD_ID), "user_id"),
     ("search-limit", lambda r: r.messages.search("hi", limit=0), "limit"),
