@@ -22,7 +22,7 @@ test: install
 lint: install
 	$(BIN)/ruff check agentical_repo tests benchmarks examples
 	$(BIN)/ruff format --check agentical_repo tests benchmarks examples
-	$(BIN)/mypy --strict agentical_repo examples benchmarks
+	$(BIN)/mypy --strict agentical_repo examples benchmarks tests
 	$(BIN)/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
