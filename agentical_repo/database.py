@@ -339,8 +339,8 @@ class Database:
         """Re-run ``call`` while it fails with the engine's retryable write conflict.
 
         The first attempt runs without tenacity: building and iterating an
-        ``AsyncRetrying`` costs ~65 µs, a tenth of an embedded round trip, and nearly
-        every call succeeds first time. After a retryable conflict tenacity runs the
+        ``AsyncRetrying`` costs a noticeable share of an embedded round trip, and
+        nearly every call succeeds first time. After a retryable conflict tenacity runs the
         remaining ``max_retries`` attempts, each after a jittered backoff.
         """
         try:

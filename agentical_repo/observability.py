@@ -41,11 +41,11 @@ class OperationSpan:
 
 
 # ``logfire.span()`` formats its message template, inspects the calling frame and builds
-# a JSON schema on every call: ~70 µs even with logfire unconfigured, which alone broke the
-# 10 % overhead budget over a ~600 µs embedded round trip (see ``benchmarks/bench.py``).
-# A database span has a fixed name and primitive attributes, so it takes logfire's fast
-# path (the one its auto-tracing uses, ~8 µs) with the same ``logfire.*`` attributes
-# precomputed; an exception still ends the span at error level with the exception event.
+# a JSON schema on every call, even with logfire unconfigured: a large share of an
+# embedded round trip (docs/performance.md has the numbers). A database span has a fixed
+# name and primitive attributes, so it takes logfire's fast path (the one its
+# auto-tracing uses) with the same ``logfire.*`` attributes precomputed; an exception
+# still ends the span at error level with the exception event.
 _fast_span = getattr(_logfire, "_fast_span", None)
 _LEVEL_DEBUG = 5
 
@@ -81,7 +81,7 @@ def _recording() -> bool:
 
     Until ``logfire.configure()`` runs, logfire exports nothing, not even through a
     global OpenTelemetry provider, and never replays earlier spans (both checked), so
-    building spans and metrics then is pure cost: ~15 % of an embedded round trip.
+    building spans and metrics then is pure cost on every request.
     """
     config = getattr(_logfire, "config", None)
     return getattr(config, "_initialized", True) is not False
