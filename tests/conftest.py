@@ -13,10 +13,13 @@ with the schema applied, so tests never see each other's data.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -148,3 +151,18 @@ async def refused(db: Database, call: Callable[[], Awaitable[Any]]) -> Validatio
 async def scalar(db: Database, text: str, vars: dict[str, Any] | None = None) -> Any:
     """Result of the last statement of a raw query (test-side inspection of stored data)."""
     return (await db.query(text, vars or {}))[-1]
+
+
+def load_script(path: Path, module_name: str) -> ModuleType:
+    """Import a script that lives outside the package (``examples/``, ``benchmarks/``) from its file.
+
+    No install and no ``sys.path`` change; the module is registered under
+    ``module_name`` because dataclasses resolve their module by name.
+    """
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

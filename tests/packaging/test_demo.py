@@ -8,15 +8,14 @@ no ``sys.path`` change) and, where the entry point itself matters, run as
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import io
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from conftest import load_script
 from rich.console import Console
 from surrealdb import RecordID
 
@@ -29,17 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "demo.py"
 
 
-def _load_demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("agentical_examples_demo", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = _load_demo()
+demo = load_script(SCRIPT, "agentical_examples_demo")
 AGENTS, MARKER_ID, TOOLS, WORKFLOWS = demo.AGENTS, demo.MARKER_ID, demo.TOOLS, demo.WORKFLOWS
 
 TITLES = ("Agent tools", "Ready tasks", "Workflow metrics", "Message search", "Playbooks (latest version)")
