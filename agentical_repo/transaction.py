@@ -69,6 +69,9 @@ class Transaction:
         self._statements: list[Statement] = []
         self._decoders: list[Decoder | None] = []
         self._on_commit: list[Callable[[], None]] = []
+        #: Per-transaction state repositories keep (e.g. the tasks created here), by key.
+        self.scratch: dict[str, Any] = {}
+        self._before_commit: list[Callable[[], None]] = []
         self.results: list[Any] = []
         self.state = TransactionState.OPEN
 
@@ -91,6 +94,19 @@ class Transaction:
         """Run ``callback`` after a successful commit (used for cache invalidation)."""
         self._on_commit.append(callback)
 
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` at commit, before anything is sent: it may queue more statements,
+        or raise to fail the transaction with nothing sent (used for the in-transaction cycle check)."""
+        self._before_commit.append(callback)
+
+    def _run_before_commit(self) -> None:
+        try:
+            for callback in self._before_commit:
+                callback()
+        except BaseException:
+            self.state = TransactionState.FAILED
+            raise
+
     def discard(self) -> None:
         self.state = TransactionState.DISCARDED
         self._statements.clear()
@@ -100,6 +116,7 @@ class Transaction:
         """Send the queued statements as one transaction; return their decoded results."""
         if self.state is not TransactionState.OPEN:
             raise TransactionError(f"transaction is {self.state.value}; cannot commit")
+        self._run_before_commit()
         if not self._statements:
             self.state = TransactionState.COMMITTED
             return []
