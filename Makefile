@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 AGENTICAL_DB_URL ?= surrealkv://.data/agentical
 export AGENTICAL_DB_URL
 
-.PHONY: install test lint demo bench schema status verify up down test-container clean
+.PHONY: install test lint demo fastapi-example bench schema status verify up down test-container clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ lint: install
 
 demo: install
 	$(BIN)/python examples/demo.py --url "$(AGENTICAL_DB_URL)" $(DEMO_ARGS)
+
+fastapi-example: install
+	$(BIN)/uvicorn examples.fastapi_app:app --port $(or $(PORT),8000)
 
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

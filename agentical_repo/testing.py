@@ -1,0 +1,151 @@
+"""pytest plugin: a fresh database with the schema applied, per test.
+
+Registered under the ``pytest11`` entry point, so installing agentical-repo makes
+these fixtures available in any test suite (disable with ``-p no:agentical_repo``):
+
+* ``agentical_engine`` (session) — one open connection, shared by the session;
+* ``agentical_db`` — that connection switched to a fresh, uniquely named
+  database with the packaged schema (and any app tracks) applied;
+* ``agentical_bare_db`` — a fresh database without the schema;
+* ``agentical_repos`` — ``Repositories`` over ``agentical_db``.
+
+Which engine: ``--agentical-url`` or ``AGENTICAL_TEST_DB_URL`` (any URL the
+library accepts, e.g. ``ws://localhost:8000/rpc``), with
+``AGENTICAL_TEST_DB_USER`` / ``AGENTICAL_TEST_DB_PASS`` when the server needs a
+sign-in; otherwise the embedded ``mem://`` engine. App migration directories
+are listed in the ``agentical_schema_dirs`` ini option (one per line) or
+``--agentical-schema-dir`` (repeatable); they are applied after the packaged
+schema, in the order given.
+
+The async fixtures run on the session's event loop (the connection belongs to
+it), so tests using them need ``asyncio_default_test_loop_scope = "session"``
+(or ``@pytest.mark.asyncio(loop_scope="session")``) with pytest-asyncio.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the plugin loads in every suite; stay harmless there
+    pytest_asyncio = None  # type: ignore[assignment]
+
+from .database import Database
+from .repositories import Repositories
+from .settings import DatabaseSettings
+
+__all__ = [
+    "agentical_bare_db",
+    "agentical_db",
+    "agentical_engine",
+    "agentical_repos",
+    "agentical_settings",
+    "fresh_database_name",
+]
+
+URL_ENV = "AGENTICAL_TEST_DB_URL"
+USER_ENV = "AGENTICAL_TEST_DB_USER"
+PASS_ENV = "AGENTICAL_TEST_DB_PASS"  # noqa: S105 - the variable's name, not a secret
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agentical_repo", "agentical-repo database fixtures")
+    group.addoption(
+        "--agentical-url",
+        default=None,
+        help=f"database URL for the agentical_* fixtures (default: ${URL_ENV} or mem://)",
+    )
+    group.addoption(
+        "--agentical-schema-dir",
+        action="append",
+        default=[],
+        help="an app migration directory applied after the packaged schema (repeatable)",
+    )
+    parser.addini("agentical_schema_dirs", "app migration directories, one per line", type="linelist")
+    parser.addini("agentical_namespace", "namespace of the per-test databases", default="test")
+
+
+def fresh_database_name() -> str:
+    """A database name no other test uses (tests never see each other's rows)."""
+    return f"t_{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def agentical_settings(pytestconfig: pytest.Config) -> DatabaseSettings:
+    """Settings of the engine the fixtures connect to."""
+    url = pytestconfig.getoption("--agentical-url") or os.environ.get(URL_ENV) or "mem://"
+    fields: dict[str, Any] = {
+        "url": url,
+        "namespace": pytestconfig.getini("agentical_namespace"),
+        "database": "boot",
+        "username": os.environ.get(USER_ENV),
+        "password": os.environ.get(PASS_ENV),
+    }
+    return DatabaseSettings.model_validate(fields)
+
+
+def _schema_dirs(config: pytest.Config) -> list[Path]:
+    raw = [*config.getini("agentical_schema_dirs"), *config.getoption("--agentical-schema-dir")]
+    root = config.rootpath
+    return [p if p.is_absolute() else root / p for p in map(Path, raw)]
+
+
+if pytest_asyncio is None:  # pragma: no cover - see the import above
+    _MISSING = "agentical_repo.testing needs pytest-asyncio: pip install 'agentical-repo[testing]'"
+
+    @pytest.fixture(scope="session")
+    def agentical_engine() -> None:
+        pytest.skip(_MISSING)
+
+    @pytest.fixture
+    def agentical_db() -> None:
+        pytest.skip(_MISSING)
+
+    @pytest.fixture
+    def agentical_bare_db() -> None:
+        pytest.skip(_MISSING)
+
+    @pytest.fixture
+    def agentical_repos() -> None:
+        pytest.skip(_MISSING)
+
+else:
+
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def agentical_engine(agentical_settings: DatabaseSettings) -> AsyncIterator[Database]:
+        """One connection for the whole session (opening an engine per test is slow)."""
+        db = Database(agentical_settings)
+        await db.connect()
+        try:
+            yield db
+        finally:
+            await db.close()
+
+    @pytest_asyncio.fixture(loop_scope="session")
+    async def agentical_bare_db(agentical_engine: Database) -> AsyncIterator[Database]:
+        """The shared connection on a fresh database, without the schema."""
+        await agentical_engine.use(agentical_engine.settings.namespace, fresh_database_name())
+        yield agentical_engine
+
+    @pytest_asyncio.fixture(loop_scope="session")
+    async def agentical_db(
+        agentical_engine: Database, pytestconfig: pytest.Config
+    ) -> AsyncIterator[Database]:
+        """The shared connection on a fresh database with the schema (and app tracks) applied."""
+        await agentical_engine.use(agentical_engine.settings.namespace, fresh_database_name())
+        await agentical_engine.apply_schema()
+        for directory in _schema_dirs(pytestconfig):
+            await agentical_engine.apply_schema(directory)
+        yield agentical_engine
+
+    @pytest.fixture
+    def agentical_repos(agentical_db: Database) -> Repositories:
+        """``Repositories`` over ``agentical_db``."""
+        return Repositories(agentical_db)
