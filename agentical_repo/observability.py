@@ -18,7 +18,7 @@ from typing import Any
 
 import logfire
 
-__all__ = ["OperationSpan", "Telemetry"]
+__all__ = ["DEFAULT_SPAN_LEVEL", "SPAN_LEVELS", "OperationSpan", "Telemetry"]
 
 _logfire = logfire.with_settings(custom_scope_suffix="agentical_repo")
 MAX_QUERY_TEXT = 4096
@@ -47,7 +47,10 @@ class OperationSpan:
 # auto-tracing uses) with the same ``logfire.*`` attributes precomputed; an exception
 # still ends the span at error level with the exception event.
 _fast_span = getattr(_logfire, "_fast_span", None)
-_LEVEL_DEBUG = 5
+
+#: logfire's level numbers for the levels a span may be emitted at.
+SPAN_LEVELS: dict[str, int] = {"trace": 1, "debug": 5, "info": 9, "notice": 10}
+DEFAULT_SPAN_LEVEL = "info"
 
 
 @lru_cache(maxsize=64)
@@ -55,14 +58,14 @@ def _json_schema(keys: tuple[str, ...]) -> str:
     return json.dumps({"type": "object", "properties": {k: {} for k in keys}}, separators=(",", ":"))
 
 
-def _start_span(name: str, attrs: dict[str, Any]) -> Any:
+def _start_span(name: str, attrs: dict[str, Any], level: str) -> Any:
     if _fast_span is None:  # pragma: no cover - older/newer logfire without the fast path
-        return _logfire.span(name, _span_name=name, _level="debug", **attrs)
+        return _logfire.span(name, _span_name=name, _level=level, **attrs)
     otlp: dict[str, Any] = {
         **attrs,
         "logfire.msg_template": name,
         "logfire.msg": name,
-        "logfire.level_num": _LEVEL_DEBUG,
+        "logfire.level_num": SPAN_LEVELS[level],
         "logfire.json_schema": _json_schema((*attrs, "db.response.returned_rows")),
     }
     return _fast_span(name, otlp)
@@ -88,9 +91,18 @@ def _recording() -> bool:
 
 
 class Telemetry:
-    """Spans and the ``db.client.operation.duration`` histogram for one ``Database``."""
+    """Spans and the ``db.client.operation.duration`` histogram for one ``Database``.
 
-    def __init__(self, namespace: str, database: str) -> None:
+    Spans are emitted at ``info`` by default, so an application that only calls
+    ``logfire.configure()`` sees every operation on its console; ``span_level``
+    (``DatabaseSettings.span_level``) lowers them to ``debug`` for apps that want
+    database spans exported but hidden from the console by default.
+    """
+
+    def __init__(self, namespace: str, database: str, *, span_level: str = DEFAULT_SPAN_LEVEL) -> None:
+        if span_level not in SPAN_LEVELS:
+            raise ValueError(f"span_level must be one of {', '.join(SPAN_LEVELS)}")
+        self.span_level = span_level
         self.db_namespace = f"{namespace}|{database}"
         self._duration = _logfire.metric_histogram(
             "db.client.operation.duration",
@@ -139,7 +151,7 @@ class Telemetry:
         }
         start = time.perf_counter()
         error_type: str | None = None
-        with _start_span(name, attrs) as entered:
+        with _start_span(name, attrs, self.span_level) as entered:
             span = getattr(entered, "_span", entered)
             handle = OperationSpan(span, attrs)
             try:
