@@ -130,9 +130,11 @@ class DatabaseUnavailableError(RepositoryError):
 
 
 class AccessDeniedError(RepositoryError):
-    """Sign-in refused: unknown email, wrong password, inactive user, or an expired session.
+    """Sign-in refused, or a write refused by a table's PERMISSIONS (record access).
 
-    The message is the same for every cause, so it does not reveal which emails exist.
+    A sign-in refusal (unknown email, wrong password, inactive user, expired session)
+    has the same message for every cause, so it does not reveal which emails exist; a
+    refused write names the table (``context["table"]``).
     """
 
     code = "access_denied"
@@ -220,6 +222,7 @@ class ThrowCode(enum.IntEnum):
     TOO_DEEP = 5  # table
     EXISTS = 6  # table
     INVALID = 7  # reason: an identifier naming the broken rule
+    ACCESS_DENIED = 8  # table: the table whose PERMISSIONS refused the write
 
 
 THROW_KEY = "agentical"
@@ -337,6 +340,8 @@ def error_from_thrown(payload: Mapping[str, Any], context: Mapping[str, Any]) ->
         return ValidationError(f"{table} graph is nested too deeply", code="too_deep", context=ctx)
     if code is ThrowCode.EXISTS:
         return AlreadyExistsError(f"{table} already exists", context=ctx)
+    if code is ThrowCode.ACCESS_DENIED:
+        return AccessDeniedError(f"{table}: the write was refused by the table's permissions", context=ctx)
     if code is ThrowCode.INVALID:
         reason = fields.get("reason")
         return ValidationError(f"refused: {reason}", code="invalid", context=ctx)

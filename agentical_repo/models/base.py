@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from surrealdb import Null, NullType, RecordID
 
-from ..validation import IDENT_RE
+from ..validation import IDENT_RE, check_nesting, check_update_path
 
 __all__ = [
     "IDENT_RE",
@@ -185,9 +185,9 @@ class Entity(BaseModel):
     """A record of one SurrealDB table, addressed by ``table:u'<uuid>'``.
 
     ``created_at``/``updated_at`` are set by the database (``VALUE time::now()``)
-    and are never sent by :meth:`to_record`; the optimistic-lock counter named
-    by ``__lock_field__`` is bumped only by the repository, never by an update
-    dict.
+    and the optimistic-lock counter named by ``__lock_field__`` is owned by it
+    too (1 on create, +1 per edit, never lower): :meth:`to_record` sends none of
+    them and :meth:`coerce_updates` refuses them.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
@@ -216,15 +216,19 @@ class Entity(BaseModel):
             if isinstance(value, RecordID):
                 return value
             return RecordID(table, value)
+        check_nesting(value, name)  # before encoding: encode_value recurses per level
         return encode_value(value)
 
     def to_record(self) -> dict[str, Any]:
-        """The dict to send as ``CONTENT``: every field but id and timestamps.
+        """The dict to send as ``CONTENT``: every field but those the database owns.
 
-        ``None`` is kept: the SDK sends it as ``NONE``, which ``option<T>``
-        fields accept (``NULL`` would be refused).
+        The id travels as the record id; ``created_at``/``updated_at`` and the lock
+        counter are set by the schema (``schema/0011_owned_fields.surql``), so a
+        model's copy of them, possibly stale, is never sent: an upsert of an old
+        model cannot move ``version`` backwards. ``None`` is kept: the SDK sends it
+        as ``NONE``, which ``option<T>`` fields accept (``NULL`` would be refused).
         """
-        skip = {"id", "created_at", "updated_at"}
+        skip = {"id", "created_at", "updated_at", type(self).__lock_field__}
         return {
             name: type(self)._encode_for(name, getattr(self, name))
             for name in type(self).model_fields
@@ -287,6 +291,7 @@ class Entity(BaseModel):
                 raise ValueError(f"field {key!r} is read-only")
             if head == cls.__lock_field__:
                 raise ValueError(f"field {key!r} is the lock counter and is set by the repository")
+            check_update_path(key, value, head)  # key path + value depth, before encoding
             if len(segments) > 1:
                 out[key] = cls._coerce_nested(key, segments, value)
                 continue

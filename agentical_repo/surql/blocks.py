@@ -20,11 +20,17 @@ __all__ = [
     "block",
     "literal_ident",
     "load_current",
+    "object_path_guard",
+    "permitted_write",
     "require_record",
     "throw",
     "version_guard",
     "versioned_update",
 ]
+
+#: ``reason`` of the INVALID THROW raised when a dotted update key runs through a
+#: stored value that is not an object (the engine would store nothing and say OK).
+NOT_AN_OBJECT = "not_an_object"
 
 
 def literal_ident(name: str) -> Sql:
@@ -96,3 +102,42 @@ def versioned_update(
         assignments = sql("{a}, {lock} = $_cur.{lock} + 1", a=assignments, lock=ident(lock_field))
     lines.append(sql("UPDATE ONLY {ref} SET {a} RETURN AFTER", ref=ref, a=assignments))
     return block(lines)
+
+
+def permitted_write(write: Sql, table: str) -> Sql:
+    """``write`` (a ``CREATE ONLY`` / ``UPSERT ONLY``), aborting with ``ACCESS_DENIED`` on NONE.
+
+    On a record-access connection a write the table's PERMISSIONS refuse is not
+    an error: the engine answers NONE and goes on. Inside a transaction that
+    would commit every other statement; the THROW aborts them all instead. The
+    block's value is the written record.
+    """
+    return block(
+        [
+            sql("LET $_new = ({w})", w=write),
+            sql("IF $_new = NONE { {t} }", t=throw(ThrowCode.ACCESS_DENIED, table=table)),
+            Sql(("$_new",)),
+        ]
+    )
+
+
+def object_path_guard(path: str, value: Var, table: str) -> Sql:
+    """``value`` for ``SET <path> = …``, or an INVALID ``not_an_object`` THROW.
+
+    ``SET config.model.x = 1`` where ``config.model`` holds a string (or an array)
+    stores nothing and reports success; every proper prefix of ``path`` must hold
+    an object, NONE or NULL (those two become an object). The payload names the
+    path as identifier literals, never the stored value.
+    """
+    segments = path.split(".")
+    prefixes = [".".join(segments[:i]) for i in range(1, len(segments))]
+    checks = [
+        sql(
+            "(type::is_none({p}) OR type::is_null({p}) OR type::is_object({p}))",
+            p=ident(prefix),
+        )
+        for prefix in prefixes
+    ]
+    where = Sql((("[" + ", ".join(literal_ident(seg).text for seg in segments) + "]"),))
+    fail = throw(ThrowCode.INVALID, reason=NOT_AN_OBJECT, table=table, path=where)
+    return sql("(IF {ok} THEN {v} ELSE { {fail} } END)", ok=Sql.join(" AND ", checks), v=value, fail=fail)

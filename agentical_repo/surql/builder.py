@@ -17,6 +17,7 @@ from typing import Any, Literal
 from surrealdb import RecordID
 
 from ..errors import ValidationError
+from .blocks import object_path_guard
 from .filters import split_order
 from .idents import identifier
 from .statement import Sql, Statement, Var, ident, sql
@@ -91,9 +92,26 @@ def order_clause(order_by: Sequence[str] | str) -> str:
     return order_sql(order_by).text
 
 
-def assignments(set: Mapping[str, Any] | None = None, increment: Mapping[str, Any] | None = None) -> Sql:
-    """``a = $a, config.model = $config_model, n += $n``: keys are validated (dotted) paths."""
-    items = [sql("{f} = {v}", f=ident(k), v=Var(v, k)) for k, v in (set or {}).items()]
+def assignments(
+    set: Mapping[str, Any] | None = None,
+    increment: Mapping[str, Any] | None = None,
+    *,
+    guard_table: str | None = None,
+) -> Sql:
+    """``a = $a, config.model = $config_model, n += $n``: keys are validated (dotted) paths.
+
+    With ``guard_table`` each dotted ``set`` key's value goes through
+    ``blocks.object_path_guard``: a key that runs through a stored scalar aborts
+    the statement instead of being silently dropped by the engine.
+    """
+    items = [
+        sql(
+            "{f} = {v}",
+            f=ident(k),
+            v=object_path_guard(k, Var(v, k), guard_table) if guard_table and "." in k else Var(v, k),
+        )
+        for k, v in (set or {}).items()
+    ]
     items += [sql("{f} += {v}", f=ident(k), v=Var(v, k)) for k, v in (increment or {}).items()]
     return Sql.join(", ", items)
 

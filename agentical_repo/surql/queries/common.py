@@ -13,7 +13,8 @@ from typing import Any
 from surrealdb import RecordID
 
 from .. import builder
-from ..blocks import versioned_update
+from ...errors import ThrowCode
+from ..blocks import block, permitted_write, throw, versioned_update
 from ..filters import conjoin, keyset_condition
 from ..idents import identifier
 from ..statement import Sql, Statement, Var, ident, sql
@@ -22,11 +23,13 @@ __all__ = [
     "any_record",
     "count_records",
     "create_record",
+    "create_record_checked",
     "delete_matching",
     "delete_record",
     "find_one",
     "get_record",
     "guarded_update",
+    "ids_of",
     "insert_records",
     "keyset_page",
     "keyset_ties_then_rest",
@@ -35,6 +38,7 @@ __all__ = [
     "update_matching",
     "update_record",
     "upsert_record",
+    "upsert_record_checked",
 ]
 
 
@@ -49,9 +53,21 @@ def create_record(table: str, rid: RecordID, content: Mapping[str, Any]) -> Stat
     return Statement(text, operation="CREATE", table=table)
 
 
-def _bump(data: Mapping[str, Any], lock_field: str | None) -> Sql:
-    """``a = $a, …`` plus ``version += 1`` when the table has a lock field."""
-    assigns = builder.assignments(data)
+def create_record_checked(table: str, rid: RecordID, content: Mapping[str, Any]) -> Statement:
+    """``create_record`` that aborts with ACCESS_DENIED when PERMISSIONS refuse it (NONE).
+
+    For transactions: there a refused create must abort every other statement,
+    and the answer is only looked at after commit. (A single create's NONE is
+    turned into ``AccessDeniedError`` by the repository, so it keeps the plain
+    template.)
+    """
+    write = sql("CREATE ONLY {id} CONTENT {content}", id=Var(rid, "id"), content=Var(content, "content"))
+    return Statement(permitted_write(write, table), operation="CREATE", table=table)
+
+
+def _bump(data: Mapping[str, Any], lock_field: str | None, table: str) -> Sql:
+    """``a = $a, …`` (dotted keys guarded) plus ``version += 1`` when the table has a lock field."""
+    assigns = builder.assignments(data, guard_table=table)
     if lock_field is None:
         return assigns
     return sql("{a}, {lock} += 1", a=assigns, lock=ident(lock_field))
@@ -63,7 +79,7 @@ def update_record(table: str, rid: RecordID, data: Mapping[str, Any], lock_field
     One statement, no existence block: for a plain update outside a transaction,
     where NONE can be turned into ``NotFoundError`` after the fact.
     """
-    text = sql("UPDATE ONLY {id} SET {a} RETURN AFTER", id=Var(rid, "id"), a=_bump(data, lock_field))
+    text = sql("UPDATE ONLY {id} SET {a} RETURN AFTER", id=Var(rid, "id"), a=_bump(data, lock_field, table))
     return Statement(text, operation="UPDATE", table=table)
 
 
@@ -80,9 +96,8 @@ def guarded_update(
     ``expected_version`` checks; the lock field is bumped from the value read.
     """
     expected = None if expected_version is None else Var(expected_version, "expected_version")
-    text = versioned_update(
-        Var(rid, "id"), table, builder.assignments(data), lock_field=lock_field, expected_version=expected
-    )
+    assigns = builder.assignments(data, guard_table=table)
+    text = versioned_update(Var(rid, "id"), table, assigns, lock_field=lock_field, expected_version=expected)
     return Statement(text, operation="UPDATE", table=table)
 
 
@@ -91,9 +106,20 @@ def upsert_record(table: str, rid: RecordID, content: Mapping[str, Any]) -> Stat
     return builder.upsert(table, rid, content)
 
 
+def upsert_record_checked(table: str, rid: RecordID, content: Mapping[str, Any]) -> Statement:
+    """``upsert_record`` that aborts with ACCESS_DENIED when PERMISSIONS refuse it (for transactions)."""
+    return Statement(
+        permitted_write(builder.upsert(table, rid, content).sql, table), operation="UPSERT", table=table
+    )
+
+
 def delete_record(table: str, rid: RecordID) -> Statement:
-    """``DELETE $id RETURN BEFORE``: the row that existed (none if it did not)."""
-    return builder.delete(table, rid, returning="BEFORE")
+    """``DELETE $id RETURN VALUE $before.id``: the id of the row that existed (none if it did not).
+
+    Only the id comes back: a stored row that cannot be decoded must still be deletable.
+    """
+    text = sql("DELETE {id} RETURN VALUE $before.id", id=Var(rid, "id"))
+    return Statement(text, operation="DELETE", table=table)
 
 
 def list_records(
@@ -153,12 +179,13 @@ def keyset_ties_then_rest(
     rest of v's ties" then "everything past v", each part streams the index and stops
     after ``limit`` rows: the same cost at any depth.
     """
-    (key, desc), _ = order
+    (key, desc), (_, id_desc) = order
     value = Var(values[0], "k_" + key)
     rid = Var(values[1], "k_id")
     lim = Var(limit, "limit")
     scope = Sql() if where is None else sql("({w}) AND ", w=where)
     cmp = "<" if desc else ">"
+    id_cmp = "<" if id_desc else ">"
     ordering = builder.order_sql([("-" if d else "") + p for p, d in order])
     head = sql(
         "SELECT * FROM {t} WHERE {scope}{key}",
@@ -167,7 +194,7 @@ def keyset_ties_then_rest(
         key=ident(key),
     )
     ties = sql(
-        f"{{head}} = {{v}} AND id {cmp} {{rid}} {{o}} LIMIT {{lim}}",
+        f"{{head}} = {{v}} AND id {id_cmp} {{rid}} {{o}} LIMIT {{lim}}",
         head=head,
         v=value,
         rid=rid,
@@ -204,7 +231,7 @@ def update_matching(
     text = sql(
         "{ {ids}; UPDATE $_ids SET {a} RETURN VALUE id }",
         ids=_matching_ids(table, where),
-        a=_bump(data, lock_field),
+        a=_bump(data, lock_field, table),
     )
     return Statement(text, operation="UPDATE", table=table)
 
@@ -216,5 +243,34 @@ def delete_matching(table: str, where: Sql | None) -> Statement:
 
 
 def insert_records(table: str, rows: Sequence[Mapping[str, Any]]) -> Statement:
-    """``INSERT INTO table $rows RETURN NONE``: one statement per chunk of records."""
-    return builder.insert(table, rows)
+    """One chunk of records in one INSERT; the block's value is the number inserted.
+
+    On a record-access connection the engine skips rows the table's PERMISSIONS
+    refuse and answers OK: a count short of the rows sent aborts the whole chunk
+    (one statement, one engine transaction) with ACCESS_DENIED, so a chunk is
+    written whole or not at all.
+    """
+    t = Sql((identifier(table, what="table"),))
+    insert = sql("INSERT INTO {t} {rows} RETURN VALUE id", t=t, rows=Var([dict(r) for r in rows], "rows"))
+    text = block(
+        [
+            sql("LET $_ids = ({insert})", insert=insert),
+            sql(
+                "IF array::len($_ids) != {n} { {deny} }",
+                n=Var(len(rows), "n"),
+                deny=throw(ThrowCode.ACCESS_DENIED, table=table),
+            ),
+            Sql(("array::len($_ids)",)),
+        ]
+    )
+    return Statement(text, operation="INSERT", table=table, batch_size=len(rows))
+
+
+def ids_of(statement: Statement) -> Statement:
+    """The ids of the rows ``statement`` (a row-returning read) returns, in its order.
+
+    ``{ LET $_rows = (…); $_rows.id }``: the rows stay inside the engine, so this
+    answers even when one row cannot be decoded by the client.
+    """
+    text = block([sql("LET $_rows = ({s})", s=statement.sql), Sql(("$_rows.id",))])
+    return Statement(text, operation="SELECT", table=statement.table)

@@ -337,7 +337,7 @@ class CountingSource:
             yield tool(f"gen-{i:04d}")
 
     def on_send(self, text: str) -> None:
-        if text.startswith("INSERT"):
+        if "INSERT INTO" in text:
             self.sent = self.pulled
 
 

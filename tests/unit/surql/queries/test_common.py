@@ -28,8 +28,11 @@ def test_create_record() -> None:
 
 def test_update_record_bumps_the_lock_field() -> None:
     st = common.update_record("agent", RID, {"name": "n", "config.model": "m"}, "version")
-    assert (
-        st.text == "UPDATE ONLY $id SET name = $name, config.model = $config_model, version += 1 RETURN AFTER"
+    assert st.text == (
+        "UPDATE ONLY $id SET name = $name, config.model = (IF (type::is_none(config) OR "
+        "type::is_null(config) OR type::is_object(config)) THEN $config_model ELSE "
+        "{ THROW { agentical: 7, reason: 'not_an_object', table: 'agent', path: ['config', 'model'] } } "
+        "END), version += 1 RETURN AFTER"
     )
     assert st.vars == {"id": RID, "name": "n", "config_model": "m"}
     plain = common.update_record("tool", RecordID("tool", A), {"value": 1}, None)
@@ -64,7 +67,7 @@ def test_guarded_update_without_version() -> None:
 def test_upsert_and_delete_record() -> None:
     assert common.upsert_record("agent", RID, {"name": "a"}).text == "UPSERT ONLY $id CONTENT $content"
     st = common.delete_record("agent", RID)
-    assert (st.text, st.vars) == ("DELETE $id RETURN BEFORE", {"id": RID})
+    assert (st.text, st.vars) == ("DELETE $id RETURN VALUE $before.id", {"id": RID})
 
 
 def test_queries() -> None:
@@ -137,4 +140,51 @@ def test_bulk_writes_materialise_ids_first() -> None:
 def test_insert_records() -> None:
     rows = [{"id": RID, "name": "a"}]
     st = common.insert_records("agent", rows)
-    assert (st.text, st.vars, st.batch_size) == ("INSERT INTO agent $rows RETURN NONE", {"rows": rows}, 1)
+    assert (st.text, st.vars, st.batch_size) == (
+        "{\n"
+        "  LET $_ids = (INSERT INTO agent $rows RETURN VALUE id);\n"
+        "  IF array::len($_ids) != $n { THROW { agentical: 8, table: 'agent' } };\n"
+        "  array::len($_ids)\n"
+        "}",
+        {"rows": rows, "n": 1},
+        1,
+    )
+    assert (st.operation, st.table, st.count) == ("INSERT", "agent", 1)
+
+
+def test_checked_create_and_upsert_throw_access_denied_on_none() -> None:
+    for build, verb in ((common.create_record_checked, "CREATE"), (common.upsert_record_checked, "UPSERT")):
+        st = build("agent", RID, {"name": "a"})
+        assert st.text == (
+            "{\n"
+            f"  LET $_new = ({verb} ONLY $id CONTENT $content);\n"
+            "  IF $_new = NONE { THROW { agentical: 8, table: 'agent' } };\n"
+            "  $_new\n"
+            "}"
+        )
+        assert st.vars == {"id": RID, "content": {"name": "a"}}
+        assert (st.operation, st.table, st.count) == (verb, "agent", 1)
+
+
+def test_dotted_update_keys_are_guarded_at_every_level() -> None:
+    st = common.update_matching("agent", None, {"config.a.b": 1, "name": "n"}, None)
+    assert st.text == (
+        "{ LET $_ids = (SELECT VALUE id FROM agent); UPDATE $_ids SET config.a.b = (IF "
+        "(type::is_none(config) OR type::is_null(config) OR type::is_object(config)) AND "
+        "(type::is_none(config.a) OR type::is_null(config.a) OR type::is_object(config.a)) "
+        "THEN $config_a_b ELSE { THROW { agentical: 7, reason: 'not_an_object', table: 'agent', "
+        "path: ['config', 'a', 'b'] } } END), name = $name RETURN VALUE id }"
+    )
+    guarded = common.guarded_update("agent", RID, {"state.k": 2}, "version")
+    assert "path: ['state', 'k']" in guarded.text
+    assert guarded.vars == {"id": RID, "state_k": 2}
+
+
+def test_ids_of_keeps_rows_in_the_engine() -> None:
+    st = common.ids_of(common.list_records("agent", ACTIVE, ["id"], 5, 0))
+    assert st.text == (
+        "{\n  LET $_rows = (SELECT * FROM agent WHERE status = $status ORDER BY id ASC LIMIT $limit);\n"
+        "  $_rows.id\n}"
+    )
+    assert st.vars == {"status": "active", "limit": 5}
+    assert (st.operation, st.table) == ("SELECT", "agent")
