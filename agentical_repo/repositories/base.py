@@ -16,12 +16,31 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
+from pydantic import ValidationError as PydanticValidationError
 from surrealdb import RecordID
 
-from ..errors import ConflictError, NotFoundError, TransactionError, ValidationError
+from ..errors import (
+    AccessDeniedError,
+    AgenticalError,
+    ConflictError,
+    NotFoundError,
+    RepositoryError,
+    TransactionError,
+    ValidationError,
+)
 from ..models import Entity
-from ..pagination import Page, PaginationParams, decode_cursor, dig, encode_cursor
+from ..pagination import (
+    Page,
+    PaginationParams,
+    check_keyset_order,
+    check_sort_values,
+    decode_cursor,
+    dig,
+    encode_cursor,
+    keyset_order,
+)
 from ..surql.filters import compile_filters, normalize_order
+from ..surql import blocks
 from ..surql.queries import common
 from ..surql.statement import Sql, Statement
 from ..validation import (
@@ -29,7 +48,9 @@ from ..validation import (
     MAX_PAYLOAD_BYTES,
     as_uuid,
     check_payload,
+    enum_value,
     fail,
+    field_enum,
     page_limit,
     require_text,
 )
@@ -90,11 +111,49 @@ class BaseRepository(Generic[M]):
     def in_transaction(self) -> bool:
         return self.tx is not None
 
+    def _key(self, id: Any, argument: str = "id", table: str | None = None) -> uuid.UUID:
+        """The UUID of an id argument: a UUID, its string, or a ``RecordID`` *of this table*.
+
+        The one check every id argument goes through: a ``RecordID`` of another
+        table is refused (``ValidationError`` naming the argument), never
+        silently retargeted to a record of this one.
+        """
+        return as_uuid(id, argument, table or self.table)
+
     def _rid(self, id: Any, argument: str = "id", table: str | None = None) -> RecordID:
-        return RecordID(table or self.table, as_uuid(id, argument))
+        return RecordID(table or self.table, self._key(id, argument, table))
 
     def _decode(self, row: Any) -> M:
-        return cast(M, self.model.from_record(row))
+        """One stored row as a model; a row the model refuses is a ``RepositoryError`` naming its id."""
+        try:
+            return cast(M, self.model.from_record(row))
+        except PydanticValidationError as exc:
+            fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
+            raise self._bad_row(row, f"fails {self.model.__name__} validation ({', '.join(fields)})") from None
+        except (AttributeError, TypeError, ValueError):
+            if row is None:
+                raise
+            raise self._bad_row(row, f"is not a {self.model.__name__} row") from None
+
+    def _bad_row(self, row: Any, why: str) -> RepositoryError:
+        """The error for a stored row that cannot be read: names table and id, never a value."""
+        rid = row.get("id") if isinstance(row, Mapping) else row if isinstance(row, RecordID) else None
+        ident = str(rid.id) if isinstance(rid, RecordID) else None
+        return RepositoryError(
+            f"stored {self.table} row {ident or '(unknown id)'} {why}; "
+            "fix or delete it by id (update/delete do not need to read it)",
+            code="undecodable_row",
+            context={"table": self.table, "id": ident},
+        )
+
+    def _decode_written(self, row: Any) -> M:
+        """The row a CREATE/UPSERT returned; NONE means the table's PERMISSIONS refused it."""
+        if row is None:
+            raise AccessDeniedError(
+                f"{self.table}: the write was refused by the table's permissions",
+                context={"table": self.table},
+            )
+        return self._decode(row)
 
     def _decode_optional(self, value: Any) -> M | None:
         row = _first(value)
@@ -115,7 +174,35 @@ class BaseRepository(Generic[M]):
                 f"{type(self).__name__}: reads are not possible inside a buffered transaction "
                 "(statements run only at commit); read before or after the transaction"
             )
-        return await self.db.execute(statement)
+        try:
+            return await self.db.execute(statement)
+        except AgenticalError as exc:
+            if statement.operation != "SELECT" or statement.table != self.table or not _undecodable(exc):
+                raise
+            await self._name_undecodable_row(statement)
+            raise
+
+    async def _name_undecodable_row(self, statement: Statement) -> None:
+        """A reply of ``statement`` could not be decoded: find the row that cannot and name it.
+
+        The ids come back without the rows (they stay in the engine), then each row
+        is read on its own; the first that fails raises an error naming its id.
+        Returns (and the caller re-raises the original error) when no single row
+        is to blame.
+        """
+        try:
+            ids = await self.db.execute(common.ids_of(statement))
+        except AgenticalError:
+            return
+        for rid in ids if isinstance(ids, list) else [ids]:
+            if not isinstance(rid, RecordID) or rid.table_name != self.table:
+                continue
+            try:
+                await self.db.execute(common.get_record(self.table, rid))
+            except AgenticalError as exc:
+                if _undecodable(exc):
+                    raise self._bad_row(rid, "cannot be decoded (nested too deeply?)") from None
+                raise
 
     async def _write(self, statement: Statement, decode: Callable[[Any], T]) -> T:
         """Run a write now, or queue it when bound to a transaction.
@@ -178,6 +265,9 @@ class BaseRepository(Generic[M]):
         table = self.table if head == "id" and head == path else self.model.__references__.get(path)
         if table is not None and value is not None and not isinstance(value, RecordID):
             return RecordID(table, as_uuid(value, path))
+        kind = field_enum(self.model, path)
+        if kind is not None and value is not None:
+            return enum_value(kind, value, path).value  # refused like in updates, not "no match"
         return value
 
     def _where(self, filters: Mapping[str, Any] | None) -> Sql | None:
@@ -207,24 +297,28 @@ class BaseRepository(Generic[M]):
         ``AlreadyExistsError`` on a duplicate id or a unique-index value.
         """
         entity = self._check_entity(entity)
-        statement = common.create_record(self.table, RecordID(self.table, entity.id), entity.to_record())
-        return await self._write(statement, self._decode)
+        rid = RecordID(self.table, entity.id)
+        # in a transaction a refused create must abort the rest: the checked block THROWs
+        build = common.create_record if self.tx is None else common.create_record_checked
+        statement = build(self.table, rid, entity.to_record())
+        return await self._write(statement, self._decode_written)
 
     async def get_by_id(self, id: IdLike) -> M | None:
         """The entity, or ``None`` when it does not exist."""
-        key = as_uuid(id)
+        key = self._key(id)
         epoch = None
-        if self.cache is not None and self.tx is None:
-            hit = self.cache.get(key)
+        cache = self.cache if self.tx is None and self.db.end_user is None else None  # system reads only
+        if cache is not None:
+            hit = cache.get(key)
             if hit is not None:
                 self.db.telemetry.cache_event(self.table, True)
                 return cast(M, hit)
             self.db.telemetry.cache_event(self.table, False)
-            epoch = self.cache.epoch  # a write evicting meanwhile makes this read too old to keep
+            epoch = cache.epoch  # a write evicting meanwhile makes this read too old to keep
         statement = common.get_record(self.table, RecordID(self.table, key))
         result = self._decode_optional(await self._read(statement))
-        if result is not None and self.cache is not None and self.tx is None:
-            self.cache.put(key, result, epoch=epoch)
+        if result is not None and cache is not None:
+            cache.put(key, result, epoch=epoch)
         return result
 
     async def get(self, id: IdLike) -> M:
@@ -232,7 +326,7 @@ class BaseRepository(Generic[M]):
         entity = await self.get_by_id(id)
         if entity is None:
             raise NotFoundError(
-                f"{self.table} not found", context={"table": self.table, "id": str(as_uuid(id))}
+                f"{self.table} not found", context={"table": self.table, "id": str(self._key(id))}
             )
         return entity
 
@@ -281,15 +375,18 @@ class BaseRepository(Generic[M]):
         fields or bad values; ``ConflictError`` when ``expected_version`` is stale.
         The lock field (``version``) is incremented on every update.
         """
-        key = as_uuid(id)
+        key = self._key(id)
         statement = self._update_statement(key, updates, expected_version)
-        result = await self._versioned_write(key, statement, self._decode_found, expected_version)
+        try:
+            result = await self._versioned_write(key, statement, self._decode_found, expected_version)
+        except ValidationError as exc:
+            raise _not_an_object(exc, self.table, key) from None
         self._invalidate(key)
         return result
 
     async def delete(self, id: IdLike) -> bool:
         """Delete the entity (and, by the engine, its graph edges). False if it did not exist."""
-        key = as_uuid(id)
+        key = self._key(id)
         statement = common.delete_record(self.table, RecordID(self.table, key))
         result = await self._write(statement, lambda rows: bool(rows))
         self._invalidate(key)
@@ -298,8 +395,9 @@ class BaseRepository(Generic[M]):
     async def upsert(self, entity: M) -> M:
         """Create the entity, or replace the stored fields of the existing one."""
         entity = self._check_entity(entity)
-        statement = common.upsert_record(self.table, RecordID(self.table, entity.id), entity.to_record())
-        result = await self._write(statement, self._decode)
+        build = common.upsert_record if self.tx is None else common.upsert_record_checked
+        statement = build(self.table, RecordID(self.table, entity.id), entity.to_record())
+        result = await self._write(statement, self._decode_written)
         self._invalidate(entity.id)
         return result
 
@@ -329,10 +427,14 @@ class BaseRepository(Generic[M]):
         """Entities matching ``filters``, ordered and paged by ``pagination`` (offset)."""
         page = self._pagination(pagination)
         order = normalize_order(page.order_by, self._field_ok)
-        # the id tie-break follows the last key's direction: with one direction throughout the
-        # engine streams an index (e.g. created_at DESC, id DESC); a mixed one sorts the table
-        tie = "-id" if order and order[-1][1] else "id"
-        order_keys = [("-" if d else "") + p for p, d in order] + [tie]
+        if any(p == "id" for p, _ in order):
+            # an explicit id keeps its direction and ends the order: it is unique
+            order = order[: [p for p, _ in order].index("id") + 1]
+        else:
+            # the id tie-break follows the last key's direction: with one direction throughout
+            # the engine streams an index (e.g. created_at DESC, id DESC); a mixed one sorts
+            order.append(("id", bool(order) and order[-1][1]))
+        order_keys = [("-" if d else "") + p for p, d in order]
         statement = common.list_records(self.table, self._where(filters), order_keys, page.limit, page.offset)
         return self._decode_list(await self._read(statement))
 
@@ -363,21 +465,26 @@ class BaseRepository(Generic[M]):
         """Keyset pagination over (order keys…, id): stable under inserts, flat cost with depth.
 
         Pass ``page.next_cursor`` as ``after`` to continue; it is ``None`` on the last page.
+        Rows are in the engine's ``ORDER BY`` order: ascending puts a missing key first,
+        then null, then values; descending is the exact reverse. An explicit ``id`` key
+        keeps its direction and ends the order (it is unique); without one, ties are
+        broken by id in the direction of the first key. Object- or array-valued keys
+        are refused (``ValidationError`` naming ``order_by``).
         """
         page_limit(limit)
-        order = [o for o in normalize_order(order_by, self._field_ok) if o[0] != "id"]
-        id_desc = order[0][1] if order else False
-        order.append(("id", id_desc))
+        order = keyset_order(normalize_order(order_by, self._field_ok))
+        check_keyset_order(self.model, order)
         where = self._where(filters)
         if after is None:
             order_keys = [("-" if d else "") + p for p, d in order]
             statement = common.list_records(self.table, where, order_keys, limit + 1, 0)
         else:
             values = decode_cursor(after, order)
-            if not isinstance(values[-1], RecordID):
-                values[-1] = self._rid(values[-1], "after")
+            # the cursor row's id, bound to this table: another table's id is refused
+            values[-1] = self._rid(as_uuid(values[-1], "after", table=self.table))
             statement = common.keyset_page(self.table, where, order, values, limit + 1)
         rows = list(await self._read(statement) or [])
+        check_sort_values(rows, order)
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = None
@@ -394,7 +501,10 @@ class BaseRepository(Generic[M]):
         Accepts any iterable, generators included: only a chunk being sent and the
         next one being built are in memory, whatever the total. Not atomic across
         chunks outside a transaction: a failing chunk (e.g. a duplicate id) raises, and
-        the chunks before it stay written; nothing after it is sent.
+        the chunks before it stay written; nothing after it is sent. The error says how
+        many rows were committed before the failing chunk (its message, and
+        ``context["committed"]``); each chunk is written whole or not at all (rows the
+        table's PERMISSIONS refuse abort their chunk with ``AccessDeniedError``).
         """
         size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHUNK_SIZE:
@@ -404,6 +514,8 @@ class BaseRepository(Generic[M]):
         if isinstance(entities, Mapping | str | bytes):
             raise ValidationError("entities must be an iterable of models", context={"argument": "entities"})
         total = 0
+        committed = 0  # rows of the chunks the engine confirmed (outside a transaction)
+        in_flight = 0  # rows of the chunk being sent
         iterator = iter(entities)
         sending: asyncio.Future[None] | None = None
         try:
@@ -423,21 +535,30 @@ class BaseRepository(Generic[M]):
                 else:
                     if sending is not None:
                         await sending  # the previous chunk must succeed before this one is sent
+                        committed, in_flight = committed + in_flight, 0
                     # Send, and build the next chunk while the engine writes this one (the
                     # engine works on its own threads): one chunk in flight, so a failure
                     # still stops everything after it.
                     sending = asyncio.ensure_future(self._write(statement, lambda _r: None))
+                    in_flight = len(rows)
                     await asyncio.sleep(0)  # let the request start before building the next chunk
                 total += len(rows)
             if sending is not None:
                 await sending
-        except BaseException:
+        except BaseException as exc:
             if sending is not None and not sending.done():  # never leave a write unobserved
                 await asyncio.gather(sending, return_exceptions=True)
+            if sending is not None and in_flight and sending.done() and not sending.cancelled():
+                if sending.exception() is None:  # the failure came after that chunk was written
+                    committed += in_flight
+            if isinstance(exc, AgenticalError) and self.tx is None:
+                _report_committed(exc, committed)
             raise
         return total
 
     def _require_filters(self, filters: Mapping[str, Any] | None, all: bool, op: str) -> Sql | None:
+        if all is not True and all is not False:  # all="no" is truthy: only the bool means it
+            raise ValidationError("all must be True or False", context={"argument": "all"})
         if filters is not None and not isinstance(filters, Mapping):
             raise ValidationError("filters must be a dict", context={"argument": "filters"})
         if not filters and not all:
@@ -454,7 +575,10 @@ class BaseRepository(Generic[M]):
         where = self._require_filters(filters, all, "update_many")
         data = self._coerce_updates(updates)
         statement = common.update_matching(self.table, where, data, self.model.__lock_field__)
-        result = await self._write(statement, lambda rows: len(rows or []))
+        try:
+            result = await self._write(statement, lambda rows: len(rows or []))
+        except ValidationError as exc:
+            raise _not_an_object(exc, self.table) from None
         self._invalidate()
         return result
 
@@ -471,3 +595,32 @@ def _first(value: Any) -> Any:
     if isinstance(value, list):
         return value[0] if value else None
     return value
+
+
+def _report_committed(exc: AgenticalError, committed: int) -> None:
+    """Add to a ``create_many`` failure how many rows earlier chunks committed (they stay)."""
+    exc.context["committed"] = committed
+    exc.message = f"{exc.message} ({committed} rows of earlier chunks were committed)"
+    exc.args = (exc.message,)
+
+
+def _undecodable(exc: AgenticalError) -> bool:
+    """Whether ``exc`` says a reply could not be decoded (rather than that the query failed)."""
+    text = exc.message.lower()
+    return exc.code in {"undecodable_reply", "reply_decode"} or "decode" in text or "nested too deeply" in text
+
+
+def _not_an_object(exc: ValidationError, table: str, key: uuid.UUID | None = None) -> ValidationError:
+    """An update's ``not_an_object`` THROW as an error naming the dotted key; other errors unchanged."""
+    path = exc.context.get("path")
+    if exc.context.get("reason") != blocks.NOT_AN_OBJECT or not isinstance(path, list):
+        return exc
+    dotted = ".".join(str(p) for p in path)
+    context = {"argument": "updates", "table": table, "key": dotted}
+    if key is not None:
+        context["id"] = str(key)
+    return ValidationError(
+        f"updates: {dotted!r} reaches into a stored value that is not an object; nothing was written",
+        code="not_an_object",
+        context=context,
+    )
