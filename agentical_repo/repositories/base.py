@@ -481,7 +481,7 @@ class BaseRepository(Generic[M]):
         else:
             values = decode_cursor(after, order)
             # the cursor row's id, bound to this table: another table's id is refused
-            values[-1] = self._rid(as_uuid(values[-1], "after", table=self.table))
+            values[-1] = self._rid(values[-1], "after")
             statement = common.keyset_page(self.table, where, order, values, limit + 1)
         rows = list(await self._read(statement) or [])
         check_sort_values(rows, order)
