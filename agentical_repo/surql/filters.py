@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any, ClassVar
 from surrealdb import RecordID
 
 from ..errors import ValidationError
+from ..validation import check_nesting, scalar_problem
 from .idents import field_path
 from .statement import Ident, Sql, Var, ident, sql
 
@@ -260,26 +260,47 @@ class Not(Filter):
 # --------------------------------------------------------------------------- parsing
 
 
-def _plain(value: Any, key: str, depth: int = 0) -> Any:
-    """Accept only data values (no arbitrary objects) and normalise enums."""
-    if depth > 32:
-        raise ValidationError(f"filter value for {key!r} is nested too deeply", context={"argument": key})
-    if value is None or isinstance(value, bool | int | str | uuid.UUID | dt.datetime | dt.date | RecordID):
+def _plain(value: Any, key: str) -> Any:
+    """A filter value in the form it is bound: only data values, checked before any I/O.
+
+    Enums become their value, tuples and sets lists, a ``date`` (not a datetime) its
+    midnight UTC, so ``created_at__gte=date(2024, 1, 1)`` means what it says. Every
+    scalar must be storable (``validation.scalar_problem``: 64-bit integers, finite
+    numbers, no ``time``/``timedelta``/``complex``/arbitrary objects) and the value
+    at most ``MAX_NESTING`` levels deep. The error names the field, never the value.
+    """
+    check_nesting(value, key)
+    return _plain_checked(value, key)
+
+
+def _plain_checked(value: Any, key: str) -> Any:
+    if value is None or isinstance(value, str | bool | uuid.UUID | dt.datetime | RecordID):
+        if isinstance(value, RecordID):
+            _scalar(value, key)
         return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            raise ValidationError(f"filter value for {key!r} is NaN", context={"argument": key})
-        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
     if isinstance(value, enum.Enum):
-        return value.value
+        value = value.value
     if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v, key, depth + 1) for v in value]
+        return [_plain_checked(v, key) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _plain(v, key, depth + 1) for k, v in value.items()}
-    raise ValidationError(
-        f"unsupported filter value type {type(value).__name__} for {key!r}",
-        context={"argument": key},
-    )
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValidationError(
+                    f"filter value for {key!r}: object keys must be strings", context={"argument": key}
+                )
+            out[k] = _plain_checked(v, key)
+        return out
+    _scalar(value, key)
+    return bytes(value) if isinstance(value, bytearray) else value
+
+
+def _scalar(value: Any, key: str) -> None:
+    problem = scalar_problem(value)
+    if problem is not None:
+        raise ValidationError(f"filter value for {key!r} {problem}", context={"argument": key})
 
 
 def split_key(key: str) -> tuple[str, str]:
