@@ -7,6 +7,7 @@ from .graph import TaskDependency, TaskEvent, WorkflowGraph
 from .message import Message, SearchHit
 from .metrics import AgentMetrics, ToolUsageStats, WorkflowMetrics
 from .playbook import Playbook, PlaybookExecution
+from .search import EntityHit, SearchableEntity
 from .task import Task
 from .tool import Capability, Tool, ToolUsage
 from .user import User
@@ -19,12 +20,14 @@ __all__ = [
     "AgentStatus",
     "Capability",
     "Entity",
+    "EntityHit",
     "ExecutionStatus",
     "Message",
     "MessageRole",
     "Playbook",
     "PlaybookExecution",
     "SearchHit",
+    "SearchableEntity",
     "Task",
     "TaskDependency",
     "TaskEvent",

@@ -16,6 +16,7 @@ from .agents import AgentRepository
 from .cache import CacheConfig, ReadCache
 from .messages import MessageRepository
 from .playbooks import PlaybookRepository
+from .search import EntitySearch
 from .tasks import TaskRepository
 from .tools import ToolRepository
 from .users import UserRepository
@@ -65,6 +66,10 @@ class Repositories:
         self.playbooks = PlaybookRepository(db, _tx, cache=_caches.get("playbooks"))
         self.users = UserRepository(db, _tx)
         self.messages = MessageRepository(db, _tx)
+        #: ``await repos.search(text, …)``: ranked hits across agents, tools, workflows, playbooks
+        self.search = EntitySearch(
+            db, {"agent": self.agents, "tool": self.tools, "workflow": self.workflows, "playbook": self.playbooks}
+        )
 
     @property
     def caches(self) -> dict[str, ReadCache]:
