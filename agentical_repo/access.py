@@ -1,17 +1,27 @@
 """End-user (record access) sign-in: a connection the database itself confines to one user.
 
-``schema/0005_access.surql`` defines ``DEFINE ACCESS user_access ON DATABASE TYPE
-RECORD`` (argon2 password check against ``user.password_hash``) and table
-``PERMISSIONS`` on ``user``, ``user_session`` and ``message``. A ``Database`` whose
-connection has been signed in with :func:`signin_user` is ``$auth`` = that user:
-the engine returns only their own user record, sessions and messages, and ignores
-writes to anyone else's. The application's own connection (system user) is not
-restricted by table permissions.
+``schema/0007_end_user_access.surql`` defines ``DEFINE ACCESS user_access ON DATABASE
+TYPE RECORD`` (argon2 password check against ``user.password_hash``) and the table
+and field ``PERMISSIONS`` on ``user``, ``user_session`` and ``message``. A
+``Database`` whose connection has been signed in with :func:`signin_user` is
+``$auth`` = that user: the engine returns only their own user record, sessions and
+messages, lets them write only the fields that schema lists, and ignores writes to
+anyone else's. The application's own connection (system user) is not restricted
+by table permissions.
+
+A token names the credential generation it was issued for: once the user is
+deactivated, deleted or has their password changed, the database refuses it on
+every authenticate (and an open connection loses access), so it cannot outlive
+the application's decision.
 
 Reconnects fail closed: the access token (never the password) is kept and
-re-presented on every new connection; if it is refused (expired, revoked, a fresh
-``mem://`` engine) the reconnect fails instead of silently coming back with the
-settings' system credentials or, on an embedded engine, full anonymous access.
+re-presented on every new connection; if it is refused (expired, the user's
+sign-in ended, a fresh ``mem://`` engine) the reconnect fails instead of silently
+coming back with the settings' system credentials or, on an embedded engine, full
+anonymous access.
+
+``Database.end_user`` is set to the signed-in record, so what depends on who is
+asking (the read cache, search scores) can tell an end-user connection apart.
 """
 
 from __future__ import annotations
@@ -19,9 +29,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from surrealdb import RecordID
+
 from .errors import AccessDeniedError, AgenticalError, DatabaseUnavailableError, ValidationError
 from .surql.idents import is_identifier
-from .surql.queries.access import DEFAULT_ACCESS, signin_request
+from .surql.queries.access import DEFAULT_ACCESS, SESSION_ENDED, current_auth, signin_request
 from .validation import require_text
 
 if TYPE_CHECKING:
@@ -62,14 +74,30 @@ async def signin_user(db: Database, email: str, password: str, *, access: str = 
     async def restore(client: Any) -> None:
         try:
             await client.authenticate(token)
-        except Exception:
+        except Exception as exc:
+            if SESSION_ENDED in str(exc):
+                raise AccessDeniedError(
+                    "the user's sign-in has ended (deactivated, deleted or password changed); sign in again",
+                    code="session_ended",
+                    context={"access": access},
+                ) from None
             raise AccessDeniedError(
                 "the user session could not be restored on a new connection; sign in again",
                 context={"access": access},
             ) from None
 
-    # replace any earlier end-user session of this Database
+    # replace any earlier end-user session of this Database; mark it as an end user's
+    # before anything else can run on it (the cache and search check the mark)
+    db.end_user = _PENDING
     db.open_hooks[:] = [h for h in db.open_hooks if not getattr(h, "_agentical_user_session", False)]
     restore._agentical_user_session = True  # type: ignore[attr-defined]
     db.open_hooks.append(restore)
+    auth = await db.execute(current_auth())
+    if isinstance(auth, RecordID):
+        db.end_user = auth
     return token
+
+
+#: ``Database.end_user`` while the record is not known yet (or for an access method
+#: whose ``$auth`` is not a record): still an end user, never the system.
+_PENDING = RecordID("user", "signed_in")

@@ -96,6 +96,9 @@ class Database:
         #: coroutines run on every newly opened SDK connection before it is used (e.g. to
         #: restore an end-user session after a reconnect); one that raises fails the connect
         self.open_hooks: list[Callable[[Any], Awaitable[None]]] = []
+        #: the end user (``$auth`` record) this connection runs as since ``access.signin_user``,
+        #: or None for the settings' own (system) credentials; the read cache and search check it
+        self.end_user: surrealdb.RecordID | None = None
 
     # ------------------------------------------------------------------ lifecycle
 

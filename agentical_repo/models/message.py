@@ -32,7 +32,11 @@ class Message(Entity):
 
 
 class SearchHit(BaseModel):
-    """One search result: the message, its BM25 score, and ``content`` with matches marked."""
+    """One search result: the message, its score, and ``content`` with matches marked.
+
+    ``score`` is the engine's BM25 score on a system connection and the reciprocal
+    rank (``1 / position``) on a connection signed in as an end user, whose BM25
+    scores would depend on rows that user cannot see."""
 
     model_config = ConfigDict(frozen=True)
 

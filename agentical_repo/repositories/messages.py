@@ -8,6 +8,12 @@ a message arriving between two page reads neither repeats nor hides one.
 Search uses the BM25 ``FULLTEXT`` index on ``content`` (``@1@``). An empty query
 is refused up front: ``content @@ NONE`` matches *every* row, so a blank search
 box must never reach the engine.
+
+BM25 statistics (how many documents contain a word, their average length) are the
+index's, over every row, including rows the asking end user cannot see. So on a
+connection signed in as an end user (``Database.end_user``) a hit's ``score`` is
+its reciprocal rank (1, 1/2, 1/3, …), never the engine's score: the order is all
+that is returned (see docs/security.md for what the order itself can reveal).
 """
 
 from __future__ import annotations
@@ -143,18 +149,22 @@ class MessageRepository(BaseRepository[Message]):
 
         The markers are inserted by the engine (``search::highlight``) and are not
         escaped: HTML-escape ``content`` yourself before using HTML markers in a page.
+        On a connection signed in as an end user the score is the hit's reciprocal
+        rank (``1 / position``): the engine's BM25 score depends on rows that user
+        cannot see.
         """
         statement = self._search_statement(
             text, conversation_id, user_id, limit, (highlight_start, highlight_end)
         )
         rows = await self._read(statement) or []
+        rank_only = self.db.end_user is not None
         return [
             SearchHit(
                 message=self._decode(row),
-                score=float(row.get("score") or 0.0),
+                score=1.0 / position if rank_only else float(row.get("score") or 0.0),
                 highlight=str(row.get("highlight") if row.get("highlight") is not None else row["content"]),
             )
-            for row in rows
+            for position, row in enumerate(rows, start=1)
         ]
 
     async def delete_conversation(self, conversation_id: IdLike) -> int:

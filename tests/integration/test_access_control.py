@@ -1,7 +1,8 @@
 """Access control enforced by the database: users A and B, each confined to their own rows.
 
-``schema/0005_access.surql`` defines record access ``user_access`` (argon2 sign-in
-on ``user``) and PERMISSIONS on ``user``, ``user_session`` and ``message``. A
+``schema/0005_access.surql`` and ``0007_end_user_access.surql`` define record access
+``user_access`` (argon2 sign-in on ``user``) and PERMISSIONS on ``user``,
+``user_session`` and ``message``. A
 connection signed in as A (``agentical_repo.access.signin_user``) must not read or
 change B's user record, sessions or messages — through the repositories or raw
 SurrealQL — and must not see password or token hashes.
@@ -62,6 +63,7 @@ class World:
     async def as_admin(self) -> Database:
         if self.embedded:
             self.admin.open_hooks.clear()
+            self.admin.end_user = None
             await self.admin.client.signin(
                 {
                     "namespace": self.admin.namespace,
