@@ -5,13 +5,23 @@ Graph rules (see ``schema/0003_workflows_tasks.surql`` for the parts the databas
 * ``a depends_on b`` means *a waits for b*; edges have the deterministic id
   ``depends_on:[a, b]``, so adding one twice is a no-op.
 * ``add_dependency`` refuses a self-dependency before any I/O and any cycle inside the
-  one request that writes the edge: it looks for a path ``b → … → a`` with the engine's
-  recursive traversal and, if there is none, writes the guard rows of ``a`` and of every
-  task reachable from ``b`` before relating the edge. Two concurrent additions that
-  would close a cycle together always write a common guard row, so snapshot isolation's
-  write skew is turned into a retryable conflict; the retry sees the other edge and
-  refuses. Traversals are bounded by the engine at 256 levels: deeper chains are refused
-  with ``ValidationError(code="too_deep")`` rather than checked partially.
+  one request that writes the edge ``a → b``: one traversal collects ``a`` and every
+  task that (transitively) waits for it; the edge closes a cycle exactly when ``b`` is
+  among them. Otherwise the guard rows of ``b`` and of those ancestors are written
+  before relating the edge. Two concurrent additions that would close a cycle together
+  always write a common guard row (the target of one is an ancestor of the other's
+  source), so snapshot isolation's write skew is turned into a retryable conflict; the
+  retry sees the other edge and refuses. Traversals are bounded by the engine at 256
+  levels: deeper ancestries are refused with ``ValidationError(code="too_deep")`` rather
+  than checked partially.
+* Inside a transaction, an edge touching a task created in that same transaction is
+  related without a check in the engine: no other transaction can reference that
+  task before the commit, so a cycle through it can only be made of this transaction's
+  own edges. At commit, before anything is sent, the repository checks those edges in
+  Python (a refusal sends nothing). If the transaction also made an existing task wait
+  for one it created (the one way such a cycle can leave and re-enter the new tasks),
+  one statement appended at the end checks those edges in the engine, on the final
+  graph, with the guard rows above.
 * Every status a task enters is appended to ``task_event`` by a schema event, whichever
   write path changed it; ``set_status`` (and ``start``/``complete``/``fail``/``cancel``/
   ``retry``) additionally enforce the lifecycle below and stamp ``started_at``/``finished_at``.
@@ -20,10 +30,14 @@ Graph rules (see ``schema/0003_workflows_tasks.surql`` for the parts the databas
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
+
+from surrealdb import RecordID
 
 from ..errors import ConflictError, NotFoundError, QueryError, ValidationError
 from ..models import Task, TaskStatus
@@ -32,6 +46,7 @@ from ..pagination import PaginationParams
 from ..surql.queries import tasks as q
 from ..surql.queries.tasks import MAX_DEPTH
 from ..surql.statement import Statement
+from ..transaction import Queued, Transaction
 from ..validation import as_uuid, enum_value, fail, require_bool
 from .base import BaseRepository, IdLike
 
@@ -119,10 +134,137 @@ def topological_sort(tasks: list[Task], deps: Mapping[UUID, list[UUID]]) -> list
     return order
 
 
+@dataclass
+class _TxGraph:
+    """What one transaction did to the dependency graph (kept in ``Transaction.scratch``)."""
+
+    #: Tasks created in this transaction (``create``/``create_many``; ``upsert`` may replace).
+    created: set[UUID] = field(default_factory=set)
+    #: Edges related without an engine check, in queue order → their statement index.
+    unchecked: dict[tuple[UUID, UUID], int] = field(default_factory=dict)
+    #: An existing task was made to wait for a created one: check ``unchecked`` in the engine too.
+    entered: bool = False
+
+
+_TX_GRAPH = "tasks.dependency_graph"
+
+
+def _cycle_through(edges: Iterable[tuple[UUID, UUID]], source: UUID, target: UUID) -> list[UUID] | None:
+    """The shortest path ``target → … → source`` over ``edges`` (so ``source → target`` closes
+    a cycle), or ``None``."""
+    out: dict[UUID, list[UUID]] = {}
+    for a, b in edges:
+        out.setdefault(a, []).append(b)
+    back: dict[UUID, UUID | None] = {target: None}
+    queue = deque([target])
+    while queue:
+        node = queue.popleft()
+        if node == source:
+            path = [node]
+            while (prev := back[path[-1]]) is not None:
+                path.append(prev)
+            return path[::-1]
+        for nxt in out.get(node, ()):
+            if nxt not in back:
+                back[nxt] = node
+                queue.append(nxt)
+    return None
+
+
+def _acyclic(edges: Iterable[tuple[UUID, UUID]]) -> bool:
+    """Kahn's algorithm over ``edges``: whether every node can be removed (no cycle)."""
+    out: dict[UUID, list[UUID]] = {}
+    waiting: dict[UUID, int] = {}
+    for a, b in edges:
+        out.setdefault(a, []).append(b)
+        waiting[b] = waiting.get(b, 0) + 1
+        waiting.setdefault(a, 0)
+    ready = [n for n, k in waiting.items() if k == 0]
+    removed = 0
+    while ready:
+        node = ready.pop()
+        removed += 1
+        for nxt in out.get(node, ()):
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                ready.append(nxt)
+    return removed == len(waiting)
+
+
+def _check_unchecked(graph: _TxGraph) -> None:
+    """Refuse the first edge (in queue order) that closes a cycle among the unchecked edges.
+
+    The error has the shape of the engine's refusal inside a transaction: ``code="cycle"``,
+    ``context["thrown"]``, the ``path`` as record ids (first = last = the edge's task) and
+    the ``statement_index`` of the refused edge.
+    """
+    if _acyclic(graph.unchecked):
+        return
+    seen: list[tuple[UUID, UUID]] = []
+    for (source, target), index in graph.unchecked.items():
+        back = _cycle_through(seen, source, target)
+        if back is not None:
+            path = [f"task:{x}" for x in [source, *back]]
+            raise ValidationError(
+                "the dependency would create a cycle: " + " -> ".join(path),
+                code="cycle",
+                context={"thrown": "cycle", "path": path, "statement_index": index, "table": "task"},
+            )
+        seen.append((source, target))
+
+
 class TaskRepository(BaseRepository[Task]):
     """Repository of ``Task``: lookups, assignment, dependency graph, lifecycle, history."""
 
     model = Task
+
+    # ------------------------------------------------------------------ transaction bookkeeping
+
+    def _tx_graph(self, tx: Transaction) -> _TxGraph:
+        graph = tx.scratch.get(_TX_GRAPH)
+        if graph is None:
+            graph = tx.scratch[_TX_GRAPH] = _TxGraph()
+            tx.before_commit(lambda: self._before_commit(tx, graph))
+        assert isinstance(graph, _TxGraph)
+        return graph
+
+    @staticmethod
+    def _before_commit(tx: Transaction, graph: _TxGraph) -> None:
+        if not graph.unchecked:
+            return
+        _check_unchecked(graph)
+        if graph.entered:
+            edges = [(RecordID("task", a), RecordID("task", b)) for a, b in graph.unchecked]
+            tx.add(q.check_dependencies(edges))
+
+    async def create(self, entity: Task) -> Task:
+        created = await super().create(entity)
+        if self.tx is not None:
+            self._tx_graph(self.tx).created.add(entity.id)
+        return created
+
+    async def create_many(self, entities: Iterable[Task], *, chunk_size: int | None = None) -> int:
+        if self.tx is None or isinstance(entities, Mapping | str | bytes):
+            return await super().create_many(entities, chunk_size=chunk_size)
+        created = self._tx_graph(self.tx).created
+
+        def noted(items: Iterable[Task]) -> Iterator[Task]:
+            for item in items:
+                if isinstance(item, Task):
+                    created.add(item.id)
+                yield item
+
+        return await super().create_many(noted(entities), chunk_size=chunk_size)
+
+    async def delete(self, id: IdLike) -> bool:
+        deleted = await super().delete(id)
+        if self.tx is not None:
+            key = as_uuid(id)
+            graph = self._tx_graph(self.tx)
+            graph.created.discard(key)
+            for edge in [e for e in graph.unchecked if key in e]:
+                del graph.unchecked[edge]
+        return deleted
 
     # ------------------------------------------------------------------ lookups
 
@@ -200,6 +342,10 @@ class TaskRepository(BaseRepository[Task]):
                 code="cycle",
                 context={"argument": "depends_on_id", "path": [str(source), str(source)]},
             )
+        if self.tx is not None:
+            graph = self._tx_graph(self.tx)
+            if source in graph.created or target in graph.created:
+                return await self._add_unchecked(graph, source, target)
         statement = q.add_dependency(self._rid(source), self._rid(target))
         try:
             # One graph-wide lock: in-process writers are serialised because the mem://
@@ -222,12 +368,25 @@ class TaskRepository(BaseRepository[Task]):
                 context={"argument": "depends_on_id", "path": path},
             ) from None
 
+    async def _add_unchecked(self, graph: _TxGraph, source: UUID, target: UUID) -> TaskDependency:
+        """Queue an edge touching a task created in this transaction; checked at commit."""
+        if source not in graph.created:
+            graph.entered = True  # an existing task now waits for a created one
+        queued = await self._write(
+            q.relate_dependency(self._rid(source), self._rid(target)), _decode_dependency
+        )
+        graph.unchecked.pop((source, target), None)  # re-adding moves it to its new place
+        graph.unchecked[(source, target)] = cast(Queued[Any], queued).index
+        return queued
+
     async def remove_dependency(self, task_id: IdLike, depends_on_id: IdLike) -> bool:
         """Delete the edge ``task_id → depends_on_id``; False if there was none."""
-        statement = q.remove_dependency(
-            self._rid(task_id, "task_id"), self._rid(depends_on_id, "depends_on_id")
-        )
-        return await self._write(statement, lambda rows: bool(rows))
+        source, target = as_uuid(task_id, "task_id"), as_uuid(depends_on_id, "depends_on_id")
+        statement = q.remove_dependency(self._rid(source), self._rid(target))
+        removed = await self._write(statement, lambda rows: bool(rows))
+        if self.tx is not None:
+            self._tx_graph(self.tx).unchecked.pop((source, target), None)
+        return removed
 
     async def get_dependencies(self, task_id: IdLike, recursive: bool = False) -> list[Task]:
         """Tasks ``task_id`` waits for: direct ones, or (``recursive``) all transitively.

@@ -17,7 +17,7 @@ from surrealdb import RecordID
 
 from ...errors import ThrowCode
 from .. import blocks
-from ..statement import Sql, Statement, Var, sql
+from ..statement import Part, Sql, Statement, Var, sql
 
 __all__ = [
     "MAX_DEPTH",
@@ -26,10 +26,12 @@ __all__ = [
     "assign",
     "by_status",
     "by_workflow",
+    "check_dependencies",
     "dependencies",
     "dependents",
     "history",
     "ready_tasks",
+    "relate_dependency",
     "remove_dependency",
     "set_status",
     "unassign",
@@ -92,38 +94,36 @@ def unassign(task: RecordID) -> Statement:
     )
 
 
-def add_dependency(task: RecordID, depends_on: RecordID) -> Statement:
-    """Relate ``task -> depends_on:[task, dep] -> dep`` unless that closes a cycle; one block.
+def _cycle_guard(t: Var | Sql, d: Var | Sql) -> list[Sql]:
+    """Refuse ``t -> d`` if ``d`` reaches ``t``; else write the guard rows of ``d`` and of
+    everything that reaches ``t``.
 
-    * Both ends must exist: NOT_FOUND ``table: 'task'``, plus ``argument:
-      'depends_on_id'`` when the missing one is the dependency.
-    * ``$_seen`` is everything ``dep`` reaches, bounded below the engine's recursion
-      limit; a node one hop further that is not in the set means the bound cut the
-      graph short: TOO_DEEP rather than a partial check.
-    * ``task`` inside ``$_seen`` means the edge would close a cycle: CYCLE with the
-      path ``task, dep, …, task`` (the shortest way back from ``dep``).
-    * Otherwise the guard row of ``task`` and of every task ``dep`` reaches is
-      written before the edge, so two concurrent additions that would close a
-      cycle together always write a common row: snapshot isolation's write skew
-      becomes a retryable conflict, and the retry sees the other edge.
+    * ``$_anc`` is ``t`` and every task that reaches it (its ancestors: the tasks that
+      wait for it, transitively), bounded below the engine's recursion limit; a node one
+      hop further that is not in the set means the bound cut the graph short: TOO_DEEP
+      rather than a partial check.
+    * ``d`` inside ``$_anc`` means the edge closes a cycle: CYCLE with the path ``t, d,
+      …, t`` (the shortest way back from ``d``).
+    * Otherwise the guard rows of ``d`` and of every task in ``$_anc`` are written. Two
+      concurrent additions that would close a cycle together always write a common row
+      (the target of one is an ancestor of the other's source), so snapshot isolation's
+      write skew becomes a retryable conflict, and the retry sees the other edge. The
+      rows written are the target plus what waits for the source: adding edges at the
+      head of a chain stays flat instead of growing with the chain below.
     """
-    t, d = Var(task, "task"), Var(depends_on, "dep")
-    dep_missing = blocks.throw(ThrowCode.NOT_FOUND, table=TABLE, argument="depends_on_id")
-    lines = [
-        blocks.require_record(t, TABLE),
-        sql("IF !record::exists({d}) { {thrown} }", d=d, thrown=dep_missing),
+    return [
         sql(
-            "LET $_seen = array::union([{d}], {d}.{1..{depth}+collect}->depends_on->task)",
-            d=d,
+            "LET $_anc = array::union([{t}], {t}.{1..{depth}+collect}<-depends_on<-task)",
+            t=t,
             depth=Sql((str(MAX_DEPTH),)),
         ),
-        sql("LET $_next = array::distinct(array::flatten($_seen->depends_on->task))"),
+        sql("LET $_prev = array::distinct(array::flatten($_anc<-depends_on<-task))"),
         sql(
-            "IF array::len(array::complement($_next, $_seen)) > 0 { {thrown} }",
+            "IF array::len(array::complement($_prev, $_anc)) > 0 { {thrown} }",
             thrown=blocks.throw(ThrowCode.TOO_DEEP, table=TABLE),
         ),
         sql(
-            "IF {t} INSIDE $_seen {\n"
+            "IF {d} INSIDE $_anc {\n"
             "    LET $_back = {d}.{..+shortest={t}}->depends_on->task;\n"
             "    {thrown}\n"
             "  }",
@@ -132,15 +132,75 @@ def add_dependency(task: RecordID, depends_on: RecordID) -> Statement:
             thrown=blocks.throw(ThrowCode.CYCLE, path=sql("array::concat([{t}, {d}], $_back)", t=t, d=d)),
         ),
         sql(
-            "FOR $_node IN array::union([{t}], $_seen) {\n"
+            "FOR $_node IN array::union([{d}], $_anc) {\n"
             "    UPSERT type::record('task_graph_guard', record::id($_node)) "
             "SET task = $_node, writes += 1;\n"
             "  }",
-            t=t,
+            d=d,
         ),
-        sql("RELATE ONLY {t}->depends_on:[{t}, {d}]->{d} RETURN AFTER", t=t, d=d),
     ]
-    return Statement(blocks.block(lines), operation="RELATE", table=EDGE)
+
+
+def _require_ends(t: Var, d: Var) -> list[Sql]:
+    """Both ends must exist: NOT_FOUND ``table: 'task'``, plus ``argument: 'depends_on_id'``
+    when the missing one is the dependency."""
+    dep_missing = blocks.throw(ThrowCode.NOT_FOUND, table=TABLE, argument="depends_on_id")
+    return [
+        blocks.require_record(t, TABLE),
+        sql("IF !record::exists({d}) { {thrown} }", d=d, thrown=dep_missing),
+    ]
+
+
+def _relate(t: Var, d: Var) -> Sql:
+    return sql("RELATE ONLY {t}->depends_on:[{t}, {d}]->{d} RETURN AFTER", t=t, d=d)
+
+
+# The two edge blocks are built once around placeholder Vars; each call swaps in its own
+# (a transaction of many edges would otherwise rebuild the same text for each).
+_T, _D = Var(None, "task"), Var(None, "dep")
+_CHECKED = blocks.block([*_require_ends(_T, _D), *_cycle_guard(_T, _D), _relate(_T, _D)]).parts
+_UNCHECKED = blocks.block([*_require_ends(_T, _D), _relate(_T, _D)]).parts
+
+
+def _edge_block(template: tuple[Part, ...], task: RecordID, depends_on: RecordID) -> Sql:
+    t, d = Var(task, "task"), Var(depends_on, "dep")
+    return Sql(t if p is _T else d if p is _D else p for p in template)
+
+
+def add_dependency(task: RecordID, depends_on: RecordID) -> Statement:
+    """Relate ``task -> depends_on:[task, dep] -> dep`` unless that closes a cycle; one block.
+
+    Existence of both ends, then the ancestor check and guard writes of
+    ``_cycle_guard``, then the edge.
+    """
+    return Statement(_edge_block(_CHECKED, task, depends_on), operation="RELATE", table=EDGE)
+
+
+def relate_dependency(task: RecordID, depends_on: RecordID) -> Statement:
+    """Relate ``task -> dep`` with existence checks only, no cycle check and no guard rows.
+
+    For a transaction's edges that touch a task created in that same transaction: no
+    other transaction can reference such a task before the commit, so the repository
+    checks those edges itself at commit (``check_dependencies`` covers what it cannot).
+    """
+    return Statement(_edge_block(_UNCHECKED, task, depends_on), operation="RELATE", table=EDGE)
+
+
+def check_dependencies(edges: Sequence[tuple[RecordID, RecordID]]) -> Statement:
+    """``_cycle_guard`` for each already related ``(task, dep)`` edge, last in a transaction.
+
+    Run after every edge of the transaction is written, so the ancestors are those of the
+    final graph: with the edge in place, ``dep`` reaches ``task`` exactly when the edge is
+    on a cycle. Returns nothing.
+    """
+    t, d = sql("$_t"), sql("$_d")
+    body = Sql.join(";\n    ", [sql("LET $_t = $_e[0]"), sql("LET $_d = $_e[1]"), *_cycle_guard(t, d)])
+    text = sql(
+        "{\n  FOR $_e IN {edges} {\n    {body};\n  };\n  NONE\n}",
+        edges=Var([[a, b] for a, b in edges], "edges"),
+        body=body,
+    )
+    return Statement(text, operation="RELATE", table=EDGE)
 
 
 def remove_dependency(task: RecordID, depends_on: RecordID) -> Statement:

@@ -19,10 +19,17 @@ from agentical_repo import (
     Repositories,
     ValidationError,
 )
-from agentical_repo.models import Agent, Task, TaskStatus
+from agentical_repo.models import Agent, Task, TaskStatus, Workflow
 from agentical_repo.models.graph import TaskDependency
+from agentical_repo.transaction import Transaction, TransactionState
 
 BAD_IDS = bad_ids("task")
+
+
+def buffered(tx: Repositories) -> Transaction:
+    """The transaction behind ``repos.transaction()``'s container."""
+    assert tx.tx is not None
+    return tx.tx
 
 
 async def edge_count(db: Database, table: str) -> int:
@@ -256,9 +263,13 @@ async def test_dependency_chain_deeper_than_engine_limit_is_refused(
         {"ids": ids, "n": len(ids) - 1},
     )
     (head,) = await make_tasks(repos, "head")
+    # the check walks the source's ancestors: 299 tasks wait (transitively) for keys[-1]
     with pytest.raises(ValidationError) as info:
-        await repos.tasks.add_dependency(head.id, keys[0])
+        await repos.tasks.add_dependency(keys[-1], head.id)
     assert info.value.code == "too_deep"
+    assert info.value.context["argument"] == "depends_on_id"
+    # nothing waits for head, so its edge into the deep chain is checked completely
+    await repos.tasks.add_dependency(head.id, keys[0])
     with pytest.raises(ValidationError) as info:
         await repos.tasks.get_dependencies(keys[0], recursive=True)
     assert info.value.code == "too_deep"
@@ -511,6 +522,101 @@ async def test_dependency_and_lifecycle_inside_a_transaction(repos: Repositories
     assert info.value.context["statement_index"] == 1
     assert await repos.tasks.get_by_id(c.id) is None
     assert await edge_count(db, "depends_on") == 1
+
+
+async def test_guard_rows_stay_flat_along_a_chain(repos: Repositories, db: Database) -> None:
+    """Adding ``k -> k-1`` at the head of a chain writes two guard rows (the target and the
+    source, which nothing waits for yet), not one per task below it."""
+    tasks = await make_tasks(repos, *(f"t{k}" for k in range(30)))
+    for k in range(1, len(tasks)):
+        await repos.tasks.add_dependency(tasks[k].id, tasks[k - 1].id)
+    rows = await scalar(db, "SELECT math::sum(writes) AS writes FROM task_graph_guard GROUP ALL")
+    assert rows[0]["writes"] == 2 * 29
+    # the other end of the chain: everything above waits for the source, all guarded
+    (tail,) = await make_tasks(repos, "tail")
+    await repos.tasks.add_dependency(tasks[0].id, tail.id)
+    rows = await scalar(db, "SELECT math::sum(writes) AS writes FROM task_graph_guard GROUP ALL")
+    assert rows[0]["writes"] == 2 * 29 + 31
+
+
+async def test_edges_among_created_tasks_are_checked_at_commit(repos: Repositories, db: Database) -> None:
+    """A workflow with 50 new tasks and 49 edges: one request, no guard rows, no engine check."""
+    wf = Workflow(name="wf")
+    tasks = [Task(title=f"t{k}", workflow_id=wf.id) for k in range(50)]
+    with db.count_requests() as c:
+        async with repos.transaction() as tx:
+            await tx.workflows.create(wf)
+            for t in tasks:
+                await tx.tasks.create(t)
+            for k in range(1, len(tasks)):
+                await tx.tasks.add_dependency(tasks[k].id, tasks[k - 1].id)
+    assert c.count == 1
+    assert await edge_count(db, "depends_on") == 49
+    assert await scalar(db, "SELECT * FROM task_graph_guard") == []
+    order = await repos.tasks.topological_order(wf.id)
+    assert [t.id for t in order] == [t.id for t in tasks]
+
+
+async def test_cycle_among_created_tasks_is_refused_before_sending(repos: Repositories, db: Database) -> None:
+    a, b, c = Task(title="a"), Task(title="b"), Task(title="c")
+    async with repos.transaction() as tx:
+        await tx.tasks.create_many([a, b, c])
+        await tx.tasks.add_dependency(a.id, b.id)
+        await tx.tasks.add_dependency(b.id, c.id)
+        closing = await tx.tasks.add_dependency(c.id, a.id)
+        with db.count_requests() as sent, pytest.raises(ValidationError) as info:
+            await buffered(tx).commit()
+    assert sent.count == 0
+    assert info.value.code == "cycle"
+    assert info.value.context["thrown"] == "cycle"
+    assert info.value.context["path"] == [f"task:{x.id}" for x in (c, a, b, c)]
+    assert info.value.context["statement_index"] == closing.index  # type: ignore[attr-defined]
+    assert buffered(tx).state is TransactionState.FAILED
+    assert await repos.tasks.get_by_id(a.id) is None
+
+
+async def test_created_task_edges_removed_or_deleted_in_the_transaction(repos: Repositories) -> None:
+    """An edge removed (or a task deleted) inside the transaction no longer counts as a cycle."""
+    a, b, c = Task(title="a"), Task(title="b"), Task(title="c")
+    async with repos.transaction() as tx:
+        await tx.tasks.create_many(iter([a, b, c]))
+        await tx.tasks.add_dependency(a.id, b.id)
+        await tx.tasks.remove_dependency(a.id, b.id)
+        await tx.tasks.add_dependency(b.id, a.id)
+        await tx.tasks.add_dependency(c.id, b.id)
+        await tx.tasks.delete(c.id)
+    assert [t.id for t in await repos.tasks.get_dependencies(b.id)] == [a.id]
+    assert await repos.tasks.get_dependencies(a.id) == []
+    assert await repos.tasks.get_by_id(c.id) is None
+
+
+async def test_cycle_through_existing_tasks_and_a_created_one(repos: Repositories, db: Database) -> None:
+    """x already waits for y; a new task a waits for x, and y is made to wait for a: the
+    cycle a -> x -> y -> a leaves the new tasks, so the check appended at commit refuses it."""
+    x, y = await make_tasks(repos, "x", "y")
+    await repos.tasks.add_dependency(x.id, y.id)
+    a = Task(title="a")
+    with pytest.raises(NotFoundError):
+        async with repos.transaction() as tx:
+            await tx.tasks.add_dependency(y.id, a.id)  # not created (yet): a missing task
+    async with repos.transaction() as tx:
+        await tx.tasks.create(a)
+        await tx.tasks.add_dependency(a.id, x.id)
+        await tx.tasks.add_dependency(y.id, a.id)
+        with db.count_requests() as sent, pytest.raises(ValidationError) as info:
+            await buffered(tx).commit()
+    assert sent.count == 1
+    assert info.value.code == "cycle"
+    # the first of the transaction's edges on the cycle is the one refused
+    assert info.value.context["path"] == [f"task:{i}" for i in (a.id, x.id, y.id, a.id)]
+    assert await repos.tasks.get_by_id(a.id) is None
+    assert await edge_count(db, "depends_on") == 1
+    # without the closing edge the same transaction commits
+    async with repos.transaction() as tx:
+        await tx.tasks.create(a)
+        await tx.tasks.add_dependency(a.id, x.id)
+        await tx.tasks.add_dependency(a.id, y.id)
+    assert await edge_count(db, "depends_on") == 3
 
 
 async def test_transaction_errors_carry_the_structured_throw_fields(repos: Repositories) -> None:

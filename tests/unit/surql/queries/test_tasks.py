@@ -67,25 +67,69 @@ def test_unassign_is_a_versioned_update() -> None:
     )
 
 
-def test_add_dependency_checks_depth_and_cycle_then_writes_guards_and_edge() -> None:
+def test_add_dependency_checks_ancestors_then_writes_guards_and_edge() -> None:
+    """The cycle check walks the source's ancestors (``<-depends_on<-``): the target among
+    them closes a cycle; the guard rows are the target's and the ancestors'."""
     check(
         q.add_dependency(TASK, DEP),
         "{\n"
         "  IF !record::exists($task) { THROW { agentical: 1, table: 'task' } };\n"
         "  IF !record::exists($dep) { THROW { agentical: 1, table: 'task', argument: 'depends_on_id' } };\n"
-        "  LET $_seen = array::union([$dep], $dep.{1..255+collect}->depends_on->task);\n"
-        "  LET $_next = array::distinct(array::flatten($_seen->depends_on->task));\n"
-        "  IF array::len(array::complement($_next, $_seen)) > 0 { THROW { agentical: 5, table: 'task' } };\n"
-        "  IF $task INSIDE $_seen {\n"
+        "  LET $_anc = array::union([$task], $task.{1..255+collect}<-depends_on<-task);\n"
+        "  LET $_prev = array::distinct(array::flatten($_anc<-depends_on<-task));\n"
+        "  IF array::len(array::complement($_prev, $_anc)) > 0 { THROW { agentical: 5, table: 'task' } };\n"
+        "  IF $dep INSIDE $_anc {\n"
         "    LET $_back = $dep.{..+shortest=$task}->depends_on->task;\n"
         "    THROW { agentical: 4, path: array::concat([$task, $dep], $_back) }\n"
         "  };\n"
-        "  FOR $_node IN array::union([$task], $_seen) {\n"
+        "  FOR $_node IN array::union([$dep], $_anc) {\n"
         "    UPSERT type::record('task_graph_guard', record::id($_node)) SET task = $_node, writes += 1;\n"
         "  };\n"
         "  RELATE ONLY $task->depends_on:[$task, $dep]->$dep RETURN AFTER\n"
         "}",
         {"task": TASK, "dep": DEP},
+        operation="RELATE",
+        table="depends_on",
+    )
+    # built from a template: each call binds its own values
+    assert q.add_dependency(DEP, TASK).vars == {"task": DEP, "dep": TASK}
+
+
+def test_relate_dependency_checks_existence_only() -> None:
+    check(
+        q.relate_dependency(TASK, DEP),
+        "{\n"
+        "  IF !record::exists($task) { THROW { agentical: 1, table: 'task' } };\n"
+        "  IF !record::exists($dep) { THROW { agentical: 1, table: 'task', argument: 'depends_on_id' } };\n"
+        "  RELATE ONLY $task->depends_on:[$task, $dep]->$dep RETURN AFTER\n"
+        "}",
+        {"task": TASK, "dep": DEP},
+        operation="RELATE",
+        table="depends_on",
+    )
+
+
+def test_check_dependencies_runs_the_ancestor_check_per_edge() -> None:
+    check(
+        q.check_dependencies([(TASK, DEP), (DEP, TASK)]),
+        "{\n"
+        "  FOR $_e IN $edges {\n"
+        "    LET $_t = $_e[0];\n"
+        "    LET $_d = $_e[1];\n"
+        "    LET $_anc = array::union([$_t], $_t.{1..255+collect}<-depends_on<-task);\n"
+        "    LET $_prev = array::distinct(array::flatten($_anc<-depends_on<-task));\n"
+        "    IF array::len(array::complement($_prev, $_anc)) > 0 { THROW { agentical: 5, table: 'task' } };\n"
+        "    IF $_d INSIDE $_anc {\n"
+        "    LET $_back = $_d.{..+shortest=$_t}->depends_on->task;\n"
+        "    THROW { agentical: 4, path: array::concat([$_t, $_d], $_back) }\n"
+        "  };\n"
+        "    FOR $_node IN array::union([$_d], $_anc) {\n"
+        "    UPSERT type::record('task_graph_guard', record::id($_node)) SET task = $_node, writes += 1;\n"
+        "  };\n"
+        "  };\n"
+        "  NONE\n"
+        "}",
+        {"edges": [[TASK, DEP], [DEP, TASK]]},
         operation="RELATE",
         table="depends_on",
     )
