@@ -254,10 +254,14 @@ async def test_stored_null_sort_key_pages_like_the_engine_orders(repos: Reposito
             assert_exactly_once(seen, every)
             assert [a.id for a in seen] == expected, (order, limit)
     seen, _ = await walk(repos, limit=3, order_by="config.rank")
-    groups = ["missing" if "rank" not in a.config else "null" if a.config["rank"] is None else "value" for a in seen]
+    groups = [
+        "missing" if "rank" not in a.config else "null" if a.config["rank"] is None else "value" for a in seen
+    ]
     assert groups == ["missing"] * 4 + ["null"] * 5 + ["value"] * 6
     seen, _ = await walk(repos, limit=3, order_by="-config.rank")
-    groups = ["missing" if "rank" not in a.config else "null" if a.config["rank"] is None else "value" for a in seen]
+    groups = [
+        "missing" if "rank" not in a.config else "null" if a.config["rank"] is None else "value" for a in seen
+    ]
     assert groups == ["value"] * 6 + ["null"] * 5 + ["missing"] * 4
 
 
@@ -280,9 +284,11 @@ async def test_page_ending_on_a_null_key_continues(repos: Repositories) -> None:
 async def test_default_limit_is_50(repos: Repositories) -> None:
     await repos.agents.create_many(Agent(name=f"d{i:02d}", agent_type="t") for i in range(51))
     page = await repos.agents.paginate(order_by="name")
-    assert len(page) == 50 and page.next_cursor is not None
+    assert len(page) == 50
+    assert page.next_cursor is not None
     rest = await repos.agents.paginate(after=page.next_cursor, order_by="name")
-    assert [a.name for a in rest] == ["d50"] and rest.next_cursor is None
+    assert [a.name for a in rest] == ["d50"]
+    assert rest.next_cursor is None
 
 
 @pytest.mark.parametrize(
@@ -339,7 +345,8 @@ async def test_paginate_errors_never_echo_values(repos: Repositories) -> None:
             await repos.agents.paginate(limit=3, after=cursor, order_by="name")
         assert c.count == 0
         assert info.value.context == {"argument": "after"}
-        assert SECRET not in str(info.value) and SECRET not in repr(info.value.context)
+        assert SECRET not in str(info.value)
+        assert SECRET not in repr(info.value.context)
     # order keys are identifiers, echoed (quoted, at most 64 characters) by design; values never
     for order_by in (["nope"], ["-nope"], "config", "state"):
         with pytest.raises(ValidationError) as info:
@@ -371,11 +378,17 @@ async def test_keyset_order_on_object_or_array_fields_refused_before_io(
 
 
 @pytest.mark.parametrize("stored", [{"tier": "gold"}, ["gold", "x"]])
-async def test_keyset_order_on_a_key_holding_objects_or_arrays_refused(repos: Repositories, stored: Any) -> None:
+async def test_keyset_order_on_a_key_holding_objects_or_arrays_refused(
+    repos: Repositories, stored: Any
+) -> None:
     """A free-form key (config.meta) may hold objects in some rows: refused on the first page,
     rather than handing out a cursor the next call rejects or that skips rows."""
-    await repos.agents.create_many(Agent(name=f"o{i}", agent_type="t", config={"meta": stored}) for i in range(4))
-    await repos.agents.create_many(Agent(name=f"s{i}", agent_type="t", config={"meta": f"s{i}"}) for i in range(2))
+    await repos.agents.create_many(
+        Agent(name=f"o{i}", agent_type="t", config={"meta": stored}) for i in range(4)
+    )
+    await repos.agents.create_many(
+        Agent(name=f"s{i}", agent_type="t", config={"meta": f"s{i}"}) for i in range(2)
+    )
     for order_by in ("config.meta", "-config.meta"):
         with pytest.raises(ValidationError, match="object or array") as info:
             await repos.agents.paginate(limit=2, order_by=order_by)
@@ -425,7 +438,9 @@ RANK_ORDER = [["config.rank", False], ["id", False]]
     ],
     ids=repr,
 )
-async def test_cursor_with_huge_non_finite_or_unsupported_values_refused(repos: Repositories, value: Any) -> None:
+async def test_cursor_with_huge_non_finite_or_unsupported_values_refused(
+    repos: Repositories, value: Any
+) -> None:
     cursor = _raw_cursor({"o": RANK_ORDER, "v": [value, {"u": str(uuid.uuid4())}]})
     with repos.db.count_requests() as c, pytest.raises(ValidationError, match="cursor") as info:
         await repos.agents.paginate(limit=3, after=cursor, order_by="config.rank")

@@ -9,6 +9,7 @@ import enum
 import json
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import ValidationError as PydanticValidationError
@@ -457,7 +458,7 @@ def test_pagination_limit_bounds_accepted(limit: int) -> None:
 @pytest.mark.parametrize(
     "kwargs", [{"limit": 0}, {"limit": 1001}, {"limit": -1}, {"offset": -1}, {"page": 2}, {"limit": "x"}]
 )
-def test_pagination_bounds_refused(kwargs: dict[str, object]) -> None:
+def test_pagination_bounds_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValidationError) as info:
         PaginationParams(**kwargs)
     assert info.value.context == {"argument": next(iter(kwargs)) if "page" not in kwargs else "pagination"}
