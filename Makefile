@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: install
+	$(BIN)/python -m agentical_repo.testing
 	$(BIN)/python -m pytest --cov=agentical_repo --cov-report=term --cov-fail-under=90 -q
 
 lint: install

@@ -15,8 +15,10 @@ from .errors import (
     TransactionError,
     ValidationError,
 )
+from .models import Entity
+from .models.search import EntityHit
 from .pagination import Page, PaginationParams
-from .repositories import CacheConfig, Repositories
+from .repositories import BaseRepository, CacheConfig, Repositories
 from .settings import DatabaseSettings
 from .surql.statement import Statement
 from .transaction import Queued, Transaction
@@ -27,12 +29,15 @@ __all__ = [
     "AccessDeniedError",
     "AgenticalError",
     "AlreadyExistsError",
+    "BaseRepository",
     "CacheConfig",
     "CommitUnknownError",
     "ConflictError",
     "Database",
     "DatabaseSettings",
     "DatabaseUnavailableError",
+    "Entity",
+    "EntityHit",
     "NotFoundError",
     "Page",
     "PaginationParams",

@@ -47,7 +47,9 @@ __all__ = [
     "agentical_engine",
     "agentical_repos",
     "agentical_settings",
+    "engine_version",
     "fresh_database_name",
+    "versions",
 ]
 
 URL_ENV = "AGENTICAL_TEST_DB_URL"
@@ -70,6 +72,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("agentical_schema_dirs", "app migration directories, one per line", type="linelist")
     parser.addini("agentical_namespace", "namespace of the per-test databases", default="test")
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of this package, the SurrealDB SDK and its embedded engine package."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str] = {}
+    for name in ("agentical-repo", "surrealdb", "surrealdb-embedded"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+async def engine_version(settings: DatabaseSettings) -> str:
+    """The version string the engine at ``settings.url`` reports (e.g. ``surrealdb-3.2.4``)."""
+    db = Database(settings.model_copy(update={"require_schema": False}))
+    await db.connect()
+    try:
+        return str(await db.client.version())
+    finally:
+        await db.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "agentical-repo: " + ", ".join(f"{k} {v}" for k, v in versions().items())
 
 
 def fresh_database_name() -> str:
@@ -149,3 +178,20 @@ else:
     def agentical_repos(agentical_db: Database) -> Repositories:
         """``Repositories`` over ``agentical_db``."""
         return Repositories(agentical_db)
+
+
+def _print_versions() -> None:
+    """``python -m agentical_repo.testing``: what a test run is about to run against."""
+    import asyncio
+
+    url = os.environ.get(URL_ENV) or "mem://"
+    settings = DatabaseSettings.model_validate(
+        {"url": url, "username": os.environ.get(USER_ENV), "password": os.environ.get(PASS_ENV)}
+    )
+    engine = asyncio.run(engine_version(settings))
+    packages = ", ".join(f"{k} {v}" for k, v in versions().items())
+    print(f"{packages}; engine at {settings.safe_url}: {engine}")
+
+
+if __name__ == "__main__":
+    _print_versions()
