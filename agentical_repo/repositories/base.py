@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 
 from pydantic import ValidationError as PydanticValidationError
 from surrealdb import RecordID
@@ -103,8 +103,8 @@ class BaseRepository(Generic[M]):
 
     # ------------------------------------------------------------------ plumbing
 
-    def bind(self, tx: Transaction) -> BaseRepository[M]:
-        """A copy of this repository whose writes are queued in ``tx``."""
+    def bind(self, tx: Transaction) -> Self:
+        """A copy of this repository (of the same subclass) whose writes are queued in ``tx``."""
         return type(self)(self.db, tx, cache=self.cache)
 
     @property
@@ -606,8 +606,7 @@ def _report_committed(exc: AgenticalError, committed: int) -> None:
 
 def _undecodable(exc: AgenticalError) -> bool:
     """Whether ``exc`` says a reply could not be decoded (rather than that the query failed)."""
-    text = exc.message.lower()
-    return exc.code in {"undecodable_reply", "reply_decode"} or "decode" in text or "nested too deeply" in text
+    return exc.code == "reply_undecodable" or "could not be decoded" in exc.message
 
 
 def _not_an_object(exc: ValidationError, table: str, key: uuid.UUID | None = None) -> ValidationError:

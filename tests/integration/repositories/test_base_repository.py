@@ -438,3 +438,78 @@ def test_as_uuid() -> None:
     assert as_uuid(RecordID("agent", u)) == u
     with pytest.raises(ValidationError, match="agent_id must be a UUID"):
         as_uuid(RecordID("agent", "text"), "agent_id")
+
+
+# --------------------------------------------------------------------------- no silent misuse
+
+
+@pytest.mark.parametrize("flag", ["no", "yes", 1, 0, None, [True]])
+async def test_all_must_be_the_bool_itself(repos: Repositories, flag: Any) -> None:
+    await repos.agents.create(agent())
+    for call in (
+        lambda: repos.agents.delete_many({}, all=flag),
+        lambda: repos.agents.delete_many({"name": "a"}, all=flag),
+        lambda: repos.agents.update_many(None, {"description": "x"}, all=flag),
+    ):
+        message = await refused_before_io(repos, call, "all must be True or False")
+        assert repr(flag) not in message
+    assert await repos.agents.count() == 1
+    assert await repos.agents.delete_many({}, all=True) == 1
+
+
+async def test_dotted_update_through_a_scalar_is_an_error_and_writes_nothing(repos: Repositories) -> None:
+    a = await repos.agents.create(agent(config={"model": "gpt", "list": [1, 2], "sub": {"k": 1}}))
+    for key in ("config.model.x", "config.list.x", "config.model.x.y"):
+        with pytest.raises(ValidationError) as info:
+            await repos.agents.update(a.id, {key: 1, "description": "not kept either"})
+        assert info.value.code == "not_an_object"
+        assert info.value.context == {"argument": "updates", "table": "agent", "key": key, "id": str(a.id)}
+        assert key in str(info.value)
+        with pytest.raises(ValidationError) as info:  # the version-checked block refuses it too
+            await repos.agents.update(a.id, {key: 1}, expected_version=1)
+        assert info.value.code == "not_an_object"
+    with pytest.raises(ValidationError) as info:
+        await repos.agents.update_many({"name": "a"}, {"config.model.x": 1})
+    assert info.value.context["key"] == "config.model.x"
+    stored = await repos.agents.get(a.id)
+    assert stored.config == {"model": "gpt", "list": [1, 2], "sub": {"k": 1}}
+    assert (stored.description, stored.version) == (None, 1)
+    # objects, missing keys and nulls on the path are fine
+    updated = await repos.agents.update(a.id, {"config.sub.k2": 2, "config.new.deep": 3})
+    assert updated.config["sub"] == {"k": 1, "k2": 2}
+    assert updated.config["new"] == {"deep": 3}
+
+
+async def test_record_id_of_another_table_is_refused_not_retargeted(repos: Repositories) -> None:
+    from surrealdb import RecordID
+
+    a = await repos.agents.create(agent())
+    foreign = RecordID("tool", a.id)  # same UUID, wrong table
+    for call in (
+        lambda: repos.agents.get(foreign),
+        lambda: repos.agents.get_by_id(foreign),
+        lambda: repos.agents.update(foreign, {"name": "x"}),
+        lambda: repos.agents.delete(foreign),
+        lambda: repos.agents.add_tool(a.id, RecordID("agent", a.id)),
+    ):
+        message = await refused_before_io(repos, call, "must be an id of table")
+        assert str(a.id) not in message
+    assert (await repos.agents.get(RecordID("agent", a.id))).name == "a"  # its own table is fine
+    assert await repos.agents.delete(a.id) is True
+
+
+async def test_expected_version_without_a_version_field_is_refused_before_io(repos: Repositories) -> None:
+    from agentical_repo.models import ToolUsage
+    from agentical_repo.repositories.base import BaseRepository
+
+    class Usages(BaseRepository[ToolUsage]):
+        model = ToolUsage
+
+    usages = Usages(repos.db)
+    t = await repos.tools.create(tool("t"))
+    usage = await usages.create(ToolUsage(tool_id=t.id))
+    message = await refused_before_io(
+        repos, lambda: usages.update(usage.id, {"success": False}, expected_version=1), "no version field"
+    )
+    assert "ToolUsage" in message
+    assert (await usages.update(usage.id, {"success": False})).success is False
