@@ -372,9 +372,9 @@ class TaskRepository(BaseRepository[Task]):
         """Queue an edge touching a task created in this transaction; checked at commit."""
         if source not in graph.created:
             graph.entered = True  # an existing task now waits for a created one
-        queued = await self._write(
-            q.relate_dependency(self._rid(source), self._rid(target)), _decode_dependency
-        )
+        both_created = source in graph.created and target in graph.created
+        relate = q.relate_created if both_created else q.relate_dependency
+        queued = await self._write(relate(self._rid(source), self._rid(target)), _decode_dependency)
         graph.unchecked.pop((source, target), None)  # re-adding moves it to its new place
         graph.unchecked[(source, target)] = cast(Queued[Any], queued).index
         return queued

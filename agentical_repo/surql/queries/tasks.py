@@ -31,6 +31,7 @@ __all__ = [
     "dependents",
     "history",
     "ready_tasks",
+    "relate_created",
     "relate_dependency",
     "remove_dependency",
     "set_status",
@@ -160,6 +161,7 @@ def _relate(t: Var, d: Var) -> Sql:
 _T, _D = Var(None, "task"), Var(None, "dep")
 _CHECKED = blocks.block([*_require_ends(_T, _D), *_cycle_guard(_T, _D), _relate(_T, _D)]).parts
 _UNCHECKED = blocks.block([*_require_ends(_T, _D), _relate(_T, _D)]).parts
+_BARE = _relate(_T, _D).parts
 
 
 def _edge_block(template: tuple[Part, ...], task: RecordID, depends_on: RecordID) -> Sql:
@@ -184,6 +186,13 @@ def relate_dependency(task: RecordID, depends_on: RecordID) -> Statement:
     checks those edges itself at commit (``check_dependencies`` covers what it cannot).
     """
     return Statement(_edge_block(_UNCHECKED, task, depends_on), operation="RELATE", table=EDGE)
+
+
+def relate_created(task: RecordID, depends_on: RecordID) -> Statement:
+    """``relate_dependency`` without the existence checks: for an edge between two tasks
+    created earlier in the same transaction (``depends_on`` is ENFORCED, so a task deleted
+    since would still fail the statement, as an engine error)."""
+    return Statement(_edge_block(_BARE, task, depends_on), operation="RELATE", table=EDGE)
 
 
 def check_dependencies(edges: Sequence[tuple[RecordID, RecordID]]) -> Statement:

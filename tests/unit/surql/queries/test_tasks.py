@@ -109,6 +109,16 @@ def test_relate_dependency_checks_existence_only() -> None:
     )
 
 
+def test_relate_created_is_the_bare_edge() -> None:
+    check(
+        q.relate_created(TASK, DEP),
+        "RELATE ONLY $task->depends_on:[$task, $dep]->$dep RETURN AFTER",
+        {"task": TASK, "dep": DEP},
+        operation="RELATE",
+        table="depends_on",
+    )
+
+
 def test_check_dependencies_runs_the_ancestor_check_per_edge() -> None:
     check(
         q.check_dependencies([(TASK, DEP), (DEP, TASK)]),
