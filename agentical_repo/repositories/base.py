@@ -39,8 +39,8 @@ from ..pagination import (
     encode_cursor,
     keyset_order,
 )
-from ..surql.filters import compile_filters, normalize_order
 from ..surql import blocks
+from ..surql.filters import compile_filters, normalize_order
 from ..surql.queries import common
 from ..surql.statement import Sql, Statement
 from ..validation import (
@@ -129,7 +129,9 @@ class BaseRepository(Generic[M]):
             return cast(M, self.model.from_record(row))
         except PydanticValidationError as exc:
             fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
-            raise self._bad_row(row, f"fails {self.model.__name__} validation ({', '.join(fields)})") from None
+            raise self._bad_row(
+                row, f"fails {self.model.__name__} validation ({', '.join(fields)})"
+            ) from None
         except (AttributeError, TypeError, ValueError):
             if row is None:
                 raise
@@ -280,6 +282,8 @@ class BaseRepository(Generic[M]):
                 f"{argument} must be a {self.model.__name__}, got {type(entity).__name__}",
                 context={"argument": argument},
             )
+        if not isinstance(entity.id, uuid.UUID):  # a model_construct()ed entity skips validation
+            raise fail(argument, "must have a UUID id")
         return cast(M, entity)
 
     def _invalidate(self, id: uuid.UUID | None = None) -> None:
@@ -548,9 +552,9 @@ class BaseRepository(Generic[M]):
         except BaseException as exc:
             if sending is not None and not sending.done():  # never leave a write unobserved
                 await asyncio.gather(sending, return_exceptions=True)
-            if sending is not None and in_flight and sending.done() and not sending.cancelled():
-                if sending.exception() is None:  # the failure came after that chunk was written
-                    committed += in_flight
+            written = sending is not None and sending.done() and not sending.cancelled()
+            if written and in_flight and sending is not None and sending.exception() is None:
+                committed += in_flight  # the failure came after that chunk was written
             if isinstance(exc, AgenticalError) and self.tx is None:
                 _report_committed(exc, committed)
             raise

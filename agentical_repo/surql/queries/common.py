@@ -12,8 +12,8 @@ from typing import Any
 
 from surrealdb import RecordID
 
-from .. import builder
 from ...errors import ThrowCode
+from .. import builder
 from ..blocks import block, permitted_write, throw, versioned_update
 from ..filters import conjoin, keyset_condition
 from ..idents import identifier

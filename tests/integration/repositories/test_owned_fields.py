@@ -20,6 +20,10 @@ from agentical_repo import ConflictError, Database, Repositories, ValidationErro
 from agentical_repo.models import Agent, Playbook, Tool
 
 OLD = datetime(2000, 1, 1, tzinfo=UTC)
+#: a complete agent body for raw CONTENT (CONTENT replaces the record, defaults included)
+X = "name: 'x', agent_type: 't', status: 'idle', config: {}, state: {}"
+Y = X.replace("'x'", "'y'")
+B = X.replace("'x'", "'b'")
 SCHEMA = Path(__file__).resolve().parents[3] / "schema"
 LOCKED = {"agent": "version", "tool": "version", "workflow": "version", "task": "version"}
 LOCKED |= {"user": "version", "message": "version", "playbook": "revision"}
@@ -80,9 +84,9 @@ async def test_library_writes_move_version_by_exactly_one(repos: Repositories) -
         "UPDATE $id SET version = 1",  # lower
         "UPDATE $id SET version = 99",  # jump ahead
         "UPDATE $id MERGE { version: 1 }",
-        "UPSERT $id CONTENT { name: 'x', agent_type: 't', status: 'idle', config: {}, state: {}, version: 1 }",
-        "UPDATE $id CONTENT { name: 'x', agent_type: 't', status: 'idle', config: {}, state: {}, version: 2 }",
-        "INSERT INTO agent { id: $id, name: 'x', agent_type: 't', status: 'idle', config: {}, state: {} } ON DUPLICATE KEY UPDATE version = 1",
+        f"UPSERT $id CONTENT {{ {X}, version: 1 }}",
+        f"UPDATE $id CONTENT {{ {X}, version: 2 }}",
+        f"INSERT INTO agent {{ id: $id, {X} }} ON DUPLICATE KEY UPDATE version = 1",
     ],
 )
 async def test_raw_surrealql_cannot_set_version(db: Database, repos: Repositories, text: str) -> None:
@@ -99,15 +103,15 @@ async def test_raw_surrealql_cannot_set_version(db: Database, repos: Repositorie
 async def test_raw_surrealql_create_cannot_choose_version(db: Database, repos: Repositories) -> None:
     rid = RecordID("agent", uuid.uuid4())
     with pytest.raises(ValidationError):
-        await db.query("CREATE $id CONTENT { name: 'x', agent_type: 't', status: 'idle', config: {}, state: {}, version: 5 }", {"id": rid})
+        await db.query(f"CREATE $id CONTENT {{ {X}, version: 5 }}", {"id": rid})
     with pytest.raises(ValidationError):
-        await db.query("INSERT INTO agent [{ id: $id, name: 'x', agent_type: 't', status: 'idle', config: {}, state: {}, version: 0 }]", {"id": rid})
+        await db.query(f"INSERT INTO agent [{{ id: $id, {X}, version: 0 }}]", {"id": rid})
     assert await repos.agents.count() == 0
-    [[row]] = await db.query("CREATE $id CONTENT { name: 'x', agent_type: 't', status: 'idle', config: {}, state: {} }", {"id": rid})
+    [[row]] = await db.query(f"CREATE $id CONTENT {{ {X} }}", {"id": rid})
     assert row["version"] == 1
     [[row]] = await db.query("UPDATE $id SET version += 1", {"id": rid})  # what the library sends
     assert row["version"] == 2
-    [[row]] = await db.query("UPDATE $id CONTENT { name: 'y', agent_type: 't', status: 'idle', config: {}, state: {} }", {"id": rid})
+    [[row]] = await db.query(f"UPDATE $id CONTENT {{ {Y} }}", {"id": rid})
     assert row["version"] == 3  # a whole-record replace is an edit
 
 
@@ -119,7 +123,7 @@ async def test_raw_surrealql_cannot_set_timestamps(db: Database, repos: Reposito
     [[row]] = await db.query("UPDATE $id SET updated_at = $old", {"id": rid, "old": OLD})
     assert row["updated_at"] > OLD  # recomputed by the database
     [[row]] = await db.query(
-        "CREATE $new CONTENT { name: 'b', agent_type: 't', status: 'idle', config: {}, state: {}, created_at: $old, updated_at: $old }",
+        f"CREATE $new CONTENT {{ {B}, created_at: $old, updated_at: $old }}",
         {"new": RecordID("agent", uuid.uuid4()), "old": OLD},
     )
     assert row["created_at"] > OLD

@@ -21,7 +21,7 @@ from surrealdb import RecordID
 from agentical_repo import Database, DatabaseSettings, Repositories, ValidationError
 from agentical_repo.access import AccessDeniedError, signin_user
 from agentical_repo.models import Agent, Message, MessageRole, User
-from agentical_repo.transaction import TransactionState
+from agentical_repo.transaction import Transaction, TransactionState
 
 PASSWORD = "pw-" + secrets.token_hex(8)
 
@@ -94,16 +94,21 @@ async def test_refused_create_raises_access_denied_naming_the_table(signed: Sign
 
 async def test_refused_create_in_a_transaction_fails_it_and_commits_nothing(signed: Signed) -> None:
     repos = Repositories(signed.db)
-    tx_handle = None
-    with pytest.raises(AccessDeniedError) as info:
+    handles: list[Transaction] = []
+
+    async def mixed() -> None:
         async with repos.transaction() as tx:
-            tx_handle = tx.tx
+            assert tx.tx is not None
+            handles.append(tx.tx)
             await tx.messages.create(message(signed.me, "allowed on its own"))
             await tx.agents.create(Agent(name="refused", agent_type="t"))
             await tx.messages.create(message(signed.me, "after the refusal"))
+
+    with pytest.raises(AccessDeniedError) as info:
+        await mixed()
+    [tx_handle] = handles
     assert info.value.context["table"] == "agent"
     assert info.value.context["statement_index"] == 1
-    assert tx_handle is not None
     assert tx_handle.state is TransactionState.FAILED
     # the engine committed nothing of the transaction: not even the allowed statements
     assert await signed.rows("message") == []
@@ -112,10 +117,14 @@ async def test_refused_create_in_a_transaction_fails_it_and_commits_nothing(sign
 
 async def test_refused_upsert_in_a_transaction_commits_nothing(signed: Signed) -> None:
     repos = Repositories(signed.db)
-    with pytest.raises(AccessDeniedError):
+
+    async def mixed() -> None:
         async with repos.transaction() as tx:
             await tx.messages.create(message(signed.me))
             await tx.messages.upsert(message(signed.other))
+
+    with pytest.raises(AccessDeniedError):
+        await mixed()
     assert await signed.rows("message") == []
 
 

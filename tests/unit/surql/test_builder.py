@@ -406,3 +406,15 @@ def test_long_valid_paths_are_accepted() -> None:
     st = builder.update("agent", A, set={path: 1})
     assert st.text == f"UPDATE $id SET {path} = ${'a' * 64} RETURN AFTER"
     assert st.vars["a" * 64] == 1
+
+
+def test_assignments_guard_dotted_keys_only_when_asked() -> None:
+    plain = builder.assignments({"config.model": 1, "name": "n"})
+    assert plain.text == "config.model = $config_model, name = $name"
+    guarded = builder.assignments({"config.model": 1, "name": "n"}, guard_table="agent")
+    assert guarded.text == (
+        "config.model = (IF (type::is_none(config) OR type::is_null(config) OR type::is_object(config)) "
+        "THEN $config_model ELSE { THROW { agentical: 7, reason: 'not_an_object', table: 'agent', "
+        "path: ['config', 'model'] } } END), name = $name"
+    )
+    assert guarded.vars == {"config_model": 1, "name": "n"}
