@@ -307,21 +307,27 @@ class WorkflowRepository(BaseRepository[Workflow]):
             row = await self._read(q.graph(self._workflow_rid(key)))
         except NotFoundError:
             raise NotFoundError("workflow not found", context={"table": "workflow", "id": str(key)}) from None
-        positions = {link["task"].id: link.get("position") for link in row.get("links") or []}
         task_rows = list(row.get("tasks") or [])
         tasks = [Task.from_record(r) for r in task_rows]
-        ordered = [t for _, t in sorted(((positions.get(t.id), t) for t in tasks), key=_position_key)]
-        dependencies = [
-            TaskDependency(task_id=task.id, depends_on_id=target.id)
-            for task, r in zip(tasks, task_rows, strict=True)
-            for target in sorted(r.get("dependency_ids") or [], key=lambda rid: str(rid.id))
-        ]
+        ordered = sorted(
+            ((r.get("position"), t) for t, r in zip(tasks, task_rows, strict=True)), key=_position_key
+        )
+        # The rows were validated into models once, above: the graph and its edges are
+        # assembled from them without a second validation pass.
+        dependencies = sorted(
+            (
+                TaskDependency.model_construct(task_id=task.id, depends_on_id=target.id)
+                for task, r in zip(tasks, task_rows, strict=True)
+                for target in r.get("dependency_ids") or []
+            ),
+            key=lambda d: (str(d.task_id), str(d.depends_on_id)),
+        )
         agents = sorted(
             (Agent.from_record(a) for a in row.get("agents") or []), key=lambda a: (a.name, str(a.id))
         )
-        return WorkflowGraph(
+        return WorkflowGraph.model_construct(
             workflow=self._decode(row["workflow"]),
-            tasks=ordered,
-            dependencies=sorted(dependencies, key=lambda d: (str(d.task_id), str(d.depends_on_id))),
+            tasks=[t for _, t in ordered],
+            dependencies=dependencies,
             agents=agents,
         )

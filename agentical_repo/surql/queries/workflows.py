@@ -199,20 +199,26 @@ def tasks(workflow: RecordID) -> Statement:
 
 
 def graph(workflow: RecordID) -> Statement:
-    """The workflow, its ``has_task`` links, their tasks (with ``dependency_ids``) and agents.
+    """The workflow, its tasks (each with ``position`` and ``dependency_ids``) and their agents.
 
-    One block, one object; NOT_FOUND if the workflow is missing.
+    One block, one object; NOT_FOUND if the workflow is missing. The tasks are the
+    targets of the workflow's ``has_task`` edges, each fetched once with its edge's
+    position folded in, so the reply carries every row once (it is decoded by the
+    SDK's pure-Python codec: its size is most of the read's cost).
     """
     wf = Var(workflow, "workflow")
     lines = [
         blocks.load_current(wf, TABLE),
-        sql("LET $_links = (SELECT position, out AS task FROM {wf}->has_task)", wf=wf),
-        sql("LET $_tasks = (SELECT *, ->depends_on->task AS dependency_ids FROM $_links.task)"),
+        sql(
+            "LET $_tasks = (SELECT *, ->depends_on->task AS dependency_ids, "
+            "(SELECT VALUE position FROM ONLY has_task:[{wf}, $parent.id]) AS position "
+            "FROM {wf}->has_task->task)",
+            wf=wf,
+        ),
         sql("LET $_agent_ids = array::distinct((SELECT VALUE agent_id FROM $_tasks WHERE agent_id != NONE))"),
         sql(
             "{\n"
             "    workflow: $_cur,\n"
-            "    links: $_links,\n"
             "    tasks: $_tasks,\n"
             "    agents: (SELECT * FROM $_agent_ids)\n"
             "  }"
