@@ -75,6 +75,13 @@ class PaginationParams(BaseModel):
             except PydanticValidationError as exc:
                 raise _params_error(exc) from None
 
+        @classmethod
+        def model_validate(cls, *args: Any, **kwargs: Any) -> PaginationParams:
+            try:
+                return super().model_validate(*args, **kwargs)
+            except PydanticValidationError as exc:
+                raise _params_error(exc) from None
+
     @field_validator("order_by", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -84,6 +91,9 @@ class PaginationParams(BaseModel):
 def _params_error(exc: PydanticValidationError) -> ValidationError:
     """The first problem pydantic found, as the library's error naming the argument."""
     for err in exc.errors():
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, ValidationError):  # raised by __init__ when model_validate calls it
+            return inner
         loc = err.get("loc") or ()
         argument = loc[0] if loc else None
         if argument in _PARAM_RULES:
@@ -332,7 +342,8 @@ def decode_cursor(cursor: str, order: Sequence[tuple[str, bool]]) -> list[Any]:
         raise ValidationError("invalid cursor: must be a string", context={"argument": "after"})
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise ValidationError(
-            f"invalid cursor: too long (at most {MAX_CURSOR_LENGTH:,} characters)", context={"argument": "after"}
+            f"invalid cursor: too long (at most {MAX_CURSOR_LENGTH:,} characters)",
+            context={"argument": "after"},
         )
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

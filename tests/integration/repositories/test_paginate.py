@@ -535,3 +535,11 @@ async def test_list_honours_descending_id_and_stops_at_id(repos: Repositories) -
     assert [a.id for a in got] == expected
     got = await repos.agents.list(pagination=PaginationParams(limit=100, order_by=("-id", "name")))
     assert [a.id for a in got] == expected
+
+
+def test_pagination_params_model_validate_errors_are_the_librarys() -> None:
+    with pytest.raises(ValidationError) as info:
+        PaginationParams.model_validate({"limit": 0, "order_by": SECRET})
+    assert type(info.value) is ValidationError
+    assert info.value.context == {"argument": "limit"}
+    assert PaginationParams.model_validate({"limit": 7}).limit == 7
