@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import logfire
 
@@ -60,7 +60,7 @@ def _json_schema(keys: tuple[str, ...]) -> str:
 
 def _start_span(name: str, attrs: dict[str, Any], level: str) -> Any:
     if _fast_span is None:  # pragma: no cover - older/newer logfire without the fast path
-        return _logfire.span(name, _span_name=name, _level=level, **attrs)
+        return _logfire.span(name, _span_name=name, _level=cast(Any, level), **attrs)
     otlp: dict[str, Any] = {
         **attrs,
         "logfire.msg_template": name,
