@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .agents import AgentRepository
+from .base import BaseRepository
 from .cache import CacheConfig, ReadCache
 from .messages import MessageRepository
 from .playbooks import PlaybookRepository
@@ -67,9 +68,13 @@ class Repositories:
         self.users = UserRepository(db, _tx)
         self.messages = MessageRepository(db, _tx)
         #: ``await repos.search(text, …)``: ranked hits across agents, tools, workflows, playbooks
-        self.search = EntitySearch(
-            db, {"agent": self.agents, "tool": self.tools, "workflow": self.workflows, "playbook": self.playbooks}
-        )
+        searched: dict[str, BaseRepository[Any]] = {
+            "agent": self.agents,
+            "tool": self.tools,
+            "workflow": self.workflows,
+            "playbook": self.playbooks,
+        }
+        self.search = EntitySearch(db, searched)
 
     @property
     def caches(self) -> dict[str, ReadCache]:
