@@ -64,7 +64,7 @@ class AgentRepository(BaseRepository[Agent]):
         ``expected_version`` is given and the stored version differs (someone
         else wrote first); ``ValidationError`` for a non-dict/empty ``state``.
         """
-        key = as_uuid(agent_id, "agent_id")
+        key = as_uuid(agent_id, "agent_id", "agent")
         statement = self._state_statement(key, state, expected_version)
         return await self._versioned_write(key, statement, self._decode, expected_version)
 
@@ -142,7 +142,7 @@ class AgentRepository(BaseRepository[Agent]):
 
         ``NotFoundError`` when the agent does not exist.
         """
-        key = as_uuid(agent_id, "agent_id")
+        key = as_uuid(agent_id, "agent_id", "agent")
         statement = q.agent_metrics(RecordID(self.table, key))
         try:
             row = await self._read(statement)

@@ -155,7 +155,7 @@ class PlaybookRepository(BaseRepository[Playbook]):
         pb = self._rid(playbook_id, "playbook_id")
         state = _check_status(status)
         entries = _check_logs(logs)
-        execution = PlaybookExecution(playbook_id=as_uuid(playbook_id, "playbook_id"))
+        execution = PlaybookExecution(playbook_id=as_uuid(playbook_id, "playbook_id", "playbook"))
         execution_id = RecordID(PlaybookExecution.__table__, execution.id)
         statement = q.record_execution(pb, execution_id, state.value, entries)
         try:

@@ -91,7 +91,7 @@ class ToolRepository(BaseRepository[Tool]):
                 context={"argument": "usage_data"},
             )
         agent = usage_data.get("agent_id")
-        agent_key = None if agent is None else as_uuid(agent, "usage_data.agent_id")
+        agent_key = None if agent is None else as_uuid(agent, "usage_data.agent_id", "agent")
         success = usage_data.get("success", True)
         if not isinstance(success, bool):
             raise ValidationError("usage_data.success must be a bool", context={"argument": "usage_data"})
@@ -144,7 +144,7 @@ class ToolRepository(BaseRepository[Tool]):
         The tool's ``version`` is not bumped: usage is not an edit, and counting
         calls must not make an editor's ``expected_version`` stale.
         """
-        key = as_uuid(tool_id, "tool_id")
+        key = as_uuid(tool_id, "tool_id", "tool")
         usage = self._usage(key, usage_data)
         statement = self._track_usage_statement(usage)
         if self.tx is not None:
@@ -189,7 +189,7 @@ class ToolRepository(BaseRepository[Tool]):
             for item in row.get("by_agent") or []
         }
         return ToolUsageStats(
-            tool_id=as_uuid(tool_id, "tool_id"),
+            tool_id=as_uuid(tool_id, "tool_id", "tool"),
             calls=calls,
             successes=successes,
             success_rate=successes / calls if calls else 0.0,
