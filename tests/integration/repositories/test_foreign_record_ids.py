@@ -18,8 +18,8 @@ from surrealdb import RecordID
 from agentical_repo import Database, Repositories
 
 U = uuid.uuid4()
-TOOL = RecordID("tool", U)
-AGENT = RecordID("agent", U)
+TOOL: Any = RecordID("tool", U)  # deliberately the wrong table (IdLike is UUID | str)
+AGENT: Any = RecordID("agent", U)
 
 CALLS: list[tuple[str, str, Callable[[Repositories], Awaitable[Any]]]] = [
     ("agents.get", "id", lambda r: r.agents.get(TOOL)),
