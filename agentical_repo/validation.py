@@ -31,6 +31,7 @@ __all__ = [
     "check_nesting",
     "check_object_keys",
     "check_payload",
+    "check_sendable",
     "check_update_path",
     "enum_value",
     "field_enum",
@@ -161,10 +162,7 @@ def scalar_problem(value: Any) -> str | None:
     if isinstance(value, decimal.Decimal):
         return _decimal_problem(value)
     if isinstance(value, RecordID):
-        inner = value.id
-        if isinstance(inner, Mapping | list | tuple):
-            return None  # a composite key: its parts are checked by the walk that found it
-        return scalar_problem(inner)
+        return _key_problem(value.id)
     if isinstance(value, _PASS_THROUGH):
         return None
     if isinstance(value, dt.date):
@@ -172,6 +170,24 @@ def scalar_problem(value: Any) -> str | None:
     if isinstance(value, enum.Enum):
         return scalar_problem(value.value)
     return f"holds a value of unsupported type {type(value).__name__}"
+
+
+def _key_problem(key: Any) -> str | None:
+    """The problem of a record id's key: a scalar, or an array/object of them (composite)."""
+    if not isinstance(key, Mapping | list | tuple):
+        return scalar_problem(key)
+    if nesting_depth(key) > MAX_NESTING:
+        return f"holds a record id nested more than {MAX_NESTING} levels deep"
+    stack: list[Any] = [key]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping | list | tuple):
+            stack.extend(item.values() if isinstance(item, Mapping) else item)
+        else:
+            problem = scalar_problem(item)
+            if problem is not None:
+                return problem
+    return None
 
 
 def _decimal_problem(value: decimal.Decimal) -> str | None:
@@ -267,6 +283,36 @@ def check_object_keys(value: Any, argument: str) -> None:
                 stack.append(child)
         elif isinstance(item, list | tuple):
             stack.extend(item)
+
+
+def check_sendable(values: Mapping[str, Any], argument: str = "vars") -> None:
+    """Refuse bound values of raw SurrealQL that cannot be sent, before any I/O.
+
+    Raw text may bind anything SurrealDB has (NaN and infinities included), but not
+    what the SDK cannot encode or the engine cannot decode: integers beyond 64 bits,
+    ``date``/``time``/``timedelta``/``complex``/arbitrary objects, out-of-range
+    Decimals, non-string object keys, values nested more than ``MAX_NESTING`` levels.
+    Left to the SDK, those raise raw ``ValueError``/``TypeError`` whose text quotes the
+    value. The error names the parameter, never the value.
+    """
+    for name, value in values.items():
+        stack: list[tuple[Any, int]] = [(value, 0)]
+        while stack:
+            item, depth = stack.pop()
+            if isinstance(item, str | bytes | float):
+                continue
+            if isinstance(item, Mapping | list | tuple | set | frozenset):
+                if depth >= MAX_NESTING:
+                    raise fail(argument, f"${name} is nested more than {MAX_NESTING} levels deep")
+                if isinstance(item, Mapping):
+                    if not all(isinstance(k, str) for k in item):
+                        raise fail(argument, f"${name} has an object key that is not a string")
+                    item = item.values()
+                stack.extend((child, depth + 1) for child in item)
+                continue
+            problem = scalar_problem(item)
+            if problem is not None:
+                raise fail(argument, f"${name} {problem}")
 
 
 # --------------------------------------------------------------------------- write payloads

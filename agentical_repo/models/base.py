@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from surrealdb import Null, NullType, RecordID
 
-from ..validation import IDENT_RE, check_nesting, check_update_path
+from ..validation import IDENT_RE, as_uuid, check_nesting, check_update_path
 
 __all__ = [
     "IDENT_RE",
@@ -215,7 +215,7 @@ class Entity(BaseModel):
                 return None
             if isinstance(value, RecordID):
                 return value
-            return RecordID(table, value)
+            return RecordID(table, as_uuid(value, name))  # model_construct() skips validation
         check_nesting(value, name)  # before encoding: encode_value recurses per level
         return encode_value(value)
 

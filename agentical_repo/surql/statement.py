@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import ValidationError
+from ..validation import check_sendable
 from .idents import is_identifier, quote
 from .lexer import PARAM_RE, count_statements, ends_in_line_comment, segments
 
@@ -318,6 +319,7 @@ class Statement:
             self.count = 1 if count is None else count
         else:
             _check_names(vars or {})
+            check_sendable(vars or {})
             raw = text.strip().rstrip(";")
             if ends_in_line_comment(raw):
                 raw += "\n"  # else a joining ";" (and what follows) would be commented out
