@@ -110,7 +110,7 @@ class MessageRepository(BaseRepository[Message]):
         query = _check_query(text)
         page_limit(limit)
         cid = None if conversation_id is None else as_uuid(conversation_id, "conversation_id")
-        author = None if user_id is None else RecordID("user", as_uuid(user_id, "user_id"))
+        author = None if user_id is None else RecordID("user", as_uuid(user_id, "user_id", "user"))
         markers = None
         if highlight is not None:
             markers = (
