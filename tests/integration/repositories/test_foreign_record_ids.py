@@ -40,6 +40,7 @@ CALLS: list[tuple[str, str, Callable[[Repositories], Awaitable[Any]]]] = [
         "playbook_id",
         lambda r: r.playbooks.record_execution(TOOL, "running", []),
     ),
+    ("messages.search(user)", "user_id", lambda r: r.messages.search("x", user_id=AGENT)),
 ]
 
 
