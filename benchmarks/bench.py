@@ -77,8 +77,8 @@ class Sizes:
     dataset: int  # rows behind list/count/page workloads
     depths: tuple[int, ...]
     query_reps: int
-    concurrency_clients: int
-    concurrency_seconds: float
+    concurrency_clients: tuple[int, ...]
+    concurrency_seconds: float  # per side and client count (two alternating rounds)
     sweep_rows: int
     sweep_reps: int
     sweep_chunks: tuple[int, ...]
@@ -96,8 +96,8 @@ FULL = Sizes(
     dataset=100_000,
     depths=(0, 10_000, 90_000),
     query_reps=10,
-    concurrency_clients=50,
-    concurrency_seconds=10.0,
+    concurrency_clients=(1, 50, 200),
+    concurrency_seconds=4.0,
     sweep_rows=2_000,
     sweep_reps=3,
     sweep_chunks=(25, 50, 100, 200, 500, 1000),
@@ -113,8 +113,8 @@ QUICK = Sizes(
     dataset=2_000,
     depths=(0, 500, 1_800),
     query_reps=2,
-    concurrency_clients=10,
-    concurrency_seconds=0.5,
+    concurrency_clients=(1, 10),
+    concurrency_seconds=0.2,
     sweep_rows=300,
     sweep_reps=1,
     sweep_chunks=(100,),
@@ -852,22 +852,72 @@ async def w_transaction(env: Env, sz: Sizes) -> list[Result]:
     edges = _rows(raw_result(await env.client.query_raw("SELECT count() AS n FROM has_task GROUP ALL", {})))
     res.extra["has_task_edges_after_warmup"] = edges[0]["n"] if edges else 0
     await ab(sz.rounds, lambda _r: median_call(repo_tx, reps), lambda _r: median_call(raw_tx, reps), res)
-    # where the time goes: the same transaction without the 49 add_dependency calls (each
-    # one checks for cycles and writes a guard row per reachable task: 1,225 for a chain)
+    # where the time goes: the same transaction without the 49 add_dependency calls
     res.extra["repo_without_dependencies_median_s"] = await median_call(
         functools.partial(repo_tx, False), reps
     )
+
+    # the other path: 49 edges between tasks that already exist (ancestor check + guard rows
+    # per edge in the engine), as a chain built from its head
+    existing = Result("transaction_edges_existing_49", env.engine, "tx", 49, raw_does=RAW_DOES["tx_existing"])
+
+    async def stored_chain() -> list[Task]:
+        tasks = [Task(title=f"chain {k}") for k in range(50)]
+        await repos.tasks.create_many(tasks)
+        return tasks
+
+    def edges_side(which: str) -> Callable[[int], Awaitable[float]]:
+        async def once() -> float:
+            tasks = await stored_chain()  # untimed
+            start = time.perf_counter()
+            if which == "repo":
+                async with repos.transaction() as tx:
+                    for k in range(1, len(tasks)):
+                        await tx.tasks.add_dependency(tasks[k].id, tasks[k - 1].id)
+            else:
+                vars = {f"t{k}": RecordID("task", t.id) for k, t in enumerate(tasks)}
+                lines = ["BEGIN TRANSACTION;"]
+                lines += [f"RELATE $t{k}->depends_on->$t{k - 1};" for k in range(1, len(tasks))]
+                lines.append("COMMIT TRANSACTION;")
+                raw_result(await env.client.query_raw("\n".join(lines), vars))
+            return time.perf_counter() - start
+
+        async def run(_r: int) -> float:
+            return statistics.median([await once() for _ in range(max(reps // 2, 2))])
+
+        return run
+
+    await ab(sz.rounds, edges_side("repo"), edges_side("raw"), existing)
     await env.drop_others()
-    return [res]
+    return [res, existing]
+
+
+CONCURRENT_MODES = {"reads": 1.0, "mixed": 0.80}  # share of point reads; the rest 15 % updates, 5 % creates
 
 
 async def w_concurrent(env: Env, sz: Sizes) -> list[Result]:
-    """N clients on one connection, 80% reads / 15% updates / 5% creates, for a fixed time."""
-    repos = await env.fresh("conc")
+    """N clients on one connection for a fixed time: point reads only, and 80/15/5 reads/updates/creates.
+
+    Every client count in ``sz.concurrency_clients`` and both mixes; each side runs two
+    alternating rounds of half the time. The row's ratio is repository / raw p50 latency;
+    ``extra["throughput_ratio"]`` is repository / raw ops/s (higher is better).
+    """
+    await env.fresh("conc")
     ids = await seed_agents(env, 2000)
+    repos = Repositories(env.db)
+    out: list[Result] = []
+    for mode, reads in CONCURRENT_MODES.items():
+        for clients in sz.concurrency_clients:
+            out.append(await _concurrent(env, sz, repos, ids, mode, reads, clients))
+    await env.drop_others()
+    return out
+
+
+async def _concurrent(
+    env: Env, sz: Sizes, repos: Repositories, ids: list[uuid.UUID], mode: str, reads: float, clients: int
+) -> Result:
     c = env.client
-    res = Result("concurrent_mixed", env.engine, "op", 1, raw_does=RAW_DOES["concurrent"])
-    clients = sz.concurrency_clients
+    res = Result(f"concurrent_{mode}_c{clients}", env.engine, "op", 1, raw_does=RAW_DOES["concurrent"])
 
     async def drive(side: str) -> tuple[list[float], int]:
         latencies: list[float] = []
@@ -883,7 +933,7 @@ async def w_concurrent(env: Env, sz: Sizes) -> list[Result]:
                 roll = rng.random()
                 start = time.perf_counter()
                 try:
-                    if roll < 0.80:
+                    if roll < reads:
                         i = rng.choice(ids)
                         if side == "repo":
                             await repos.agents.get_by_id(i)
@@ -892,7 +942,7 @@ async def w_concurrent(env: Env, sz: Sizes) -> list[Result]:
                                 await c.query_raw("SELECT * FROM ONLY $id", {"id": RecordID("agent", i)})
                             )
                             raw_decode(Agent, row)
-                    elif roll < 0.95:
+                    elif roll < reads + 0.15:
                         i = rng.choice(own)
                         n += 1
                         if side == "repo":
@@ -948,15 +998,17 @@ async def w_concurrent(env: Env, sz: Sizes) -> list[Result]:
         return run
 
     await ab(2, side("repo"), side("raw"), res)
+    raw_ops = stats["raw"]["ops_per_s"]
     res.extra = {
         "clients": clients,
+        "mode": mode,
         "seconds_per_side": sz.concurrency_seconds,
+        "throughput_ratio": stats["repo"]["ops_per_s"] / raw_ops if raw_ops else None,
         **{k: v for k, v in stats.items()},
     }
     # rows/s for this workload is throughput, not 1/p50 (many requests are in flight at once)
     res.rows_per_unit = 0
-    await env.drop_others()
-    return [res]
+    return res
 
 
 def _pct(sorted_values: Sequence[float], p: float) -> float:
@@ -1072,7 +1124,10 @@ RAW_DOES = {
     "transaction": "one BEGIN/COMMIT text: CREATE workflow, 50 CREATE task (has_task edges come from the "
     "schema event on both sides), 49 RELATE depends_on without the repository's existence and cycle "
     "checks and guard writes",
-    "concurrent": "the same mix with the raw statements of create/get_by_id/update above",
+    "tx_existing": "one BEGIN/COMMIT text of 49 RELATE depends_on between 50 stored tasks (a chain), without "
+    "the repository's existence and cycle checks and guard writes",
+    "concurrent": "the same reads (and mix) with the raw statements of get_by_id/update/create above, "
+    "the same number of clients on the same connection",
     "memory": "(repository only)",
 }
 
@@ -1107,6 +1162,7 @@ ALIASES = {
     "metrics": "graph",
     "chunk_sweep": "chunks",
     "concurrent_mixed": "concurrent",
+    "concurrent_reads": "concurrent",
 }
 
 # ---------------------------------------------------------------------------- output
@@ -1158,16 +1214,18 @@ def table_rows(results: Sequence[Result]) -> list[list[str]]:
                 ]
             )
             continue
-        if r.workload == "concurrent_mixed":
+        if r.workload.startswith("concurrent_"):
             s = r.extra
+            ops = s.get("throughput_ratio")
             rows.append(
                 [
-                    f"concurrent_mixed ({s['clients']} clients)",
+                    f"concurrent_{s.get('mode', 'mixed')} ({s['clients']} clients)",
                     r.engine,
-                    f"p50 {s['repo']['p50_ms']:.1f} ms / p99 {s['repo']['p99_ms']:.1f} ms",
-                    f"p50 {s['raw']['p50_ms']:.1f} ms / p99 {s['raw']['p99_ms']:.1f} ms",
+                    f"p50 {s['repo']['p50_ms']:.2f} ms / p99 {s['repo']['p99_ms']:.2f} ms",
+                    f"p50 {s['raw']['p50_ms']:.2f} ms / p99 {s['raw']['p99_ms']:.2f} ms",
                     f"{r.ratio:.2f}x" if r.ratio else "-",
-                    f"{s['repo']['ops_per_s']:,.0f} ops/s (raw {s['raw']['ops_per_s']:,.0f})",
+                    f"{s['repo']['ops_per_s']:,.0f} ops/s (raw {s['raw']['ops_per_s']:,.0f}"
+                    + (f"; {ops:.2f}x)" if ops else ")"),
                 ]
             )
             continue
@@ -1416,9 +1474,4 @@ def _default_chunk() -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    code = main()
-    # The embedded engine's native threads can abort the interpreter's shutdown after
-    # all work is done (exit 134); end the process once the output is flushed instead.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    raise SystemExit(main())

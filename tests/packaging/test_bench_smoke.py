@@ -61,8 +61,13 @@ COMPARED = {
     "get_agent_metrics",
     "get_workflow_metrics",
     "transaction_wf_50",
-    "concurrent_mixed",
+    "transaction_edges_existing_49",
+    "concurrent_reads_c1",
+    "concurrent_reads_c10",
+    "concurrent_mixed_c1",
+    "concurrent_mixed_c10",
 }
+CONCURRENT = sorted(n for n in COMPARED if n.startswith("concurrent_"))
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -96,11 +101,13 @@ def test_quick_run_writes_every_workload(tmp_path: Path, capsys: Any) -> None:
         assert len(r["raw_samples_s"]) >= 2, name
         assert r["raw_does"], name
 
-    conc = results["concurrent_mixed"]["extra"]
-    for side in ("repo", "raw"):
-        assert conc[side]["ops"] > 0
-        assert conc[side]["p99_ms"] >= conc[side]["p50_ms"] > 0
-        assert conc[side]["errors"] == 0
+    for name in CONCURRENT:  # each mix at each client count, both sides, with p50/p99
+        conc = results[name]["extra"]
+        assert conc["throughput_ratio"] > 0, name
+        for side in ("repo", "raw"):
+            assert conc[side]["ops"] > 0
+            assert conc[side]["p99_ms"] >= conc[side]["p50_ms"] > 0
+            assert conc[side]["errors"] == 0
     sweep = results["chunk_sweep"]["extra"]["sweep"]
     assert {e["form"] for e in sweep} == {"insert", "for_create", "insert_schemaless"}
     assert results["chunk_sweep"]["extra"]["client_only_rows_per_s"] > 0
@@ -112,6 +119,7 @@ def test_quick_run_writes_every_workload(tmp_path: Path, capsys: Any) -> None:
     printed = capsys.readouterr().out
     assert "ratio" in printed
     assert "get_by_id" in printed
+    assert "concurrent_reads (10 clients)" in printed
     assert elapsed < 60, f"the quick run took {elapsed:.0f} s"
 
 
