@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
 from agentical_repo import DatabaseSettings
-from agentical_repo.settings import DEFAULT_URL, SUPPORTED_SCHEMES
+from agentical_repo.settings import DEFAULT_URL, SUPPORTED_SCHEMES, mask_url
 
 ENV_FIELDS = (
     "URL",
@@ -20,6 +20,7 @@ ENV_FIELDS = (
     "MAX_RETRIES",
     "RETRY_BASE_DELAY",
     "RETRY_MAX_DELAY",
+    "REQUIRE_SCHEMA",
 )
 
 
@@ -40,6 +41,8 @@ def test_defaults() -> None:
     assert s.query_timeout > 0
     assert s.scheme == "surrealkv"
     assert s.is_embedded
+    assert s.require_schema
+    assert s.store_path == ".data/agentical"
 
 
 def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,3 +134,86 @@ def test_password_is_secret_and_not_in_repr(monkeypatch: pytest.MonkeyPatch) -> 
     assert "another-secret" not in repr(s2)
     assert s2.password is not None
     assert s2.password.get_secret_value() == "another-secret"
+
+
+def test_require_schema_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert DatabaseSettings(require_schema=False).require_schema is False
+    monkeypatch.setenv("AGENTICAL_DB_REQUIRE_SCHEMA", "false")
+    assert DatabaseSettings().require_schema is False
+
+
+@pytest.mark.parametrize("url", ["surrealkv://", "surrealkv:// ", "surrealkv://?sync=every", "file://"])
+def test_an_empty_store_path_is_refused(url: str) -> None:
+    """An empty path would put the store in the working directory."""
+    with pytest.raises(PydanticValidationError, match="needs the path of the store"):
+        DatabaseSettings(url=url)
+
+
+def test_store_path() -> None:
+    assert DatabaseSettings(url="surrealkv:///var/db?sync=every").store_path == "/var/db"
+    assert DatabaseSettings(url="mem://").store_path is None
+
+
+SECRET = "hunter2-marker"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"ws://root:{SECRET}@db.example:8000/rpc",
+        f"https://root:{SECRET}@db.example",
+        f"wss://{SECRET}@db.example/rpc",
+    ],
+)
+def test_credentials_inside_the_url_are_refused_with_what_to_do(url: str) -> None:
+    with pytest.raises(PydanticValidationError) as info:
+        DatabaseSettings(url=url)
+    text = f"{info.value} {info.value!r} {info.value.errors(include_input=False)}"
+    assert "must not contain credentials" in text
+    assert "AGENTICAL_DB_USERNAME / AGENTICAL_DB_PASSWORD" in text
+    assert SECRET not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"wss//root:{SECRET}@db.example/rpc", f"postgres://root:{SECRET}@db", f"ws:/root:{SECRET}@db/rpc"],
+)
+def test_a_mistyped_url_with_a_password_is_not_quoted(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(PydanticValidationError) as info:
+        DatabaseSettings(url=url)
+    assert SECRET not in f"{info.value} {info.value!r} {info.value.errors(include_input=False)}"
+    monkeypatch.setenv("AGENTICAL_DB_URL", url)
+    with pytest.raises(PydanticValidationError) as info:
+        DatabaseSettings()
+    assert SECRET not in str(info.value)
+
+
+def test_no_refused_value_is_quoted() -> None:
+    with pytest.raises(PydanticValidationError) as info:
+        DatabaseSettings(password=12345678901234567890, namespace="bad-ns-marker")
+    assert "12345678901234567890" not in str(info.value)
+    assert "bad-ns-marker" not in str(info.value)
+
+
+def test_repr_str_and_json_mask_credentials() -> None:
+    s = DatabaseSettings(url="ws://db.example:8000/rpc", username="root", password=SECRET)
+    # a URL with credentials can only come from model_construct (validation refuses it)
+    raw = DatabaseSettings.model_construct(url=f"ws://root:{SECRET}@db.example/rpc", password=s.password)
+    for settings in (s, raw):
+        for text in (repr(settings), str(settings), settings.model_dump_json()):
+            assert SECRET not in text
+    assert "ws://***@db.example/rpc" in repr(raw)
+    assert raw.safe_url == "ws://***@db.example/rpc"
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("ws://u:p@h:1/rpc", "ws://***@h:1/rpc"),
+        ("ws://h/rpc?x=a@b", "ws://h/rpc?x=a@b"),
+        ("mem://", "mem://"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
