@@ -10,13 +10,23 @@ error mapping, and the request counter. Retries are limited to what is safe:
   write conflict committed nothing, so it is re-sent (bounded, jittered backoff).
 
 Anything else (a write whose fate is unknown, a timeout) is raised, never guessed.
+
+Lifecycle: ``close()`` is final until an explicit ``connect()`` (a closed ``Database``
+refuses requests instead of silently opening a new connection, which on ``mem://`` would
+be a new empty database); a connection lost to a fault is reopened as above. Writes made
+through statements (repositories, the builder, transactions) need the schema applied;
+the check costs one probe per connection and database (``require_schema`` turns it off).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import random
+import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +53,7 @@ from .errors import (
     error_from_sdk,
     is_filler,
 )
-from .migrations import MigrationReport, apply
+from .migrations import MigrationReport, applied_migrations, apply
 from .observability import OperationSpan, Telemetry
 from .settings import DatabaseSettings
 from .surql.statement import Composed, Statement, compose
@@ -54,6 +64,15 @@ __all__ = ["RECORD_LOCK_STRIPES", "Database", "RequestCounter"]
 #: Striped process-local locks per Database (see ``Database.record_lock``).
 RECORD_LOCK_STRIPES = 64
 
+#: Longest wait, in seconds, for the embedded engine's native threads to leave Python
+#: after ``close()`` and at interpreter exit (see ``_engine_threads_in_python``).
+ENGINE_SETTLE_TIMEOUT = 0.5
+
+CLOSED_MESSAGE = "database is closed; call connect() to reopen"
+SCHEMA_MESSAGE = "schema not applied: run `agentical-repo schema apply` or `await db.apply_schema()`"
+#: Statement operations that write; the first one on a connection checks the schema.
+WRITE_OPERATIONS = frozenset({"CREATE", "INSERT", "UPDATE", "UPSERT", "DELETE", "RELATE"})
+
 T = TypeVar("T")
 Entry = dict[str, Any]
 
@@ -63,6 +82,62 @@ class RequestCounter:
     """Counts requests (round trips) sent while it is active; see ``Database.count_requests``."""
 
     count: int = 0
+
+
+def _engine_threads_in_python() -> bool:
+    """True while a thread that ``threading`` does not know is running Python code.
+
+    Those are the embedded engine's native (tokio) workers: they enter Python to hand a
+    result to the event loop (``call_soon_threadsafe``, whose ``socket.send`` releases
+    the GIL). If the interpreter finalizes while one is in there, CPython (before 3.14)
+    ends that thread with ``pthread_exit``, whose forced unwind through Rust frames
+    aborts the process ("thread caused non-unwinding panic", exit 134) after all the
+    work was done. Waiting until no such thread is in Python closes that window.
+    """
+    known = {thread.ident for thread in threading.enumerate()}
+    return any(ident not in known for ident in sys._current_frames())
+
+
+async def _engine_settled() -> None:
+    """Yield to the loop (1 ms steps, at most ``ENGINE_SETTLE_TIMEOUT``) until no engine
+    thread is in Python."""
+    deadline = time.monotonic() + ENGINE_SETTLE_TIMEOUT
+    for _ in range(int(ENGINE_SETTLE_TIMEOUT * 1000)):
+        if not _engine_threads_in_python() or time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(0.001)
+
+
+def _settle_at_exit(timeout: float = ENGINE_SETTLE_TIMEOUT) -> None:
+    """The same barrier, blocking, for applications that exit without ``close()``."""
+    deadline = time.monotonic() + timeout
+    while _engine_threads_in_python() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+_exit_barrier_registered = False
+
+
+def _register_exit_barrier() -> None:
+    global _exit_barrier_registered
+    if not _exit_barrier_registered:
+        _exit_barrier_registered = True
+        atexit.register(_settle_at_exit)
+
+
+def _raised_while_decoding(exc: BaseException) -> bool:
+    """True when ``exc`` came out of the SDK's CBOR decoder, i.e. the reply had arrived.
+
+    Only a failure proven to come from the encoder means nothing was sent; anything
+    else is treated as after sending, so a sent request is never reported as refused.
+    """
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if "cbor" in code.co_filename.replace("\\", "/").lower() and "encode" in code.co_name:
+            return False
+        tb = tb.tb_next
+    return True
 
 
 def _is_not_sent(exc: BaseException) -> bool:
@@ -86,9 +161,13 @@ class Database:
             self.settings = DatabaseSettings.model_validate(self.settings.model_dump())
         self.namespace = self.settings.namespace
         self.database = self.settings.database
-        self.telemetry = Telemetry(self.namespace, self.database)
+        self.telemetry = Telemetry(self.namespace, self.database, span_level=self.settings.span_level)
         self._client: Any = None
         self._connected = False
+        #: set by close(), cleared by connect(): a closed Database refuses requests
+        self._closed = False
+        #: (connection, namespace, database) on which the schema was seen applied
+        self._schema_seen: tuple[Any, str, str] | None = None
         self._connect_lock = asyncio.Lock()
         self._counters: list[RequestCounter] = []
         self.requests_sent = 0
@@ -113,6 +192,8 @@ class Database:
     def client(self) -> Any:
         """The underlying SDK connection (for what this package does not cover)."""
         if self._client is None:
+            if self._closed:
+                raise DatabaseUnavailableError(CLOSED_MESSAGE, code="closed")
             raise DatabaseUnavailableError("not connected: use `async with Database(...)` or connect()")
         return self._client
 
@@ -123,9 +204,11 @@ class Database:
     async def connect(self) -> None:
         """Open the connection, sign in when credentials are set, select ns/db.
 
-        Connection faults are retried with backoff up to ``max_retries`` times.
+        Also the explicit way to reopen a closed ``Database``. Connection faults are
+        retried with backoff up to ``max_retries`` times.
         """
         async with self._connect_lock:
+            self._closed = False
             if self._connected:
                 return
             retrying = AsyncRetrying(
@@ -171,6 +254,8 @@ class Database:
             raise mapped from exc
         self._client = client
         self._connected = True
+        if s.is_embedded:
+            _register_exit_barrier()
 
     def _safe_url(self) -> str:
         url = self.settings.url
@@ -180,8 +265,17 @@ class Database:
         return f"{scheme}://{rest}"
 
     async def close(self) -> None:
-        """Close the connection; safe to call twice."""
+        """Close the connection; safe to call twice.
+
+        Afterwards every request raises ``DatabaseUnavailableError`` (code ``closed``)
+        until ``connect()`` is called. On an embedded engine, returns once the engine's
+        threads have left Python (capped at ``ENGINE_SETTLE_TIMEOUT``), so a process that
+        ends right after ``close()`` exits cleanly.
+        """
+        self._closed = True
         await self._discard(self._client)
+        if self.settings.is_embedded:
+            await _engine_settled()
 
     async def _discard(self, client: Any) -> None:
         """Close ``client`` if it is still this Database's connection.
@@ -200,6 +294,8 @@ class Database:
 
     async def use(self, namespace: str, database: str) -> None:
         """Switch namespace/database on this connection (tests use a fresh database each)."""
+        if self._closed:
+            raise DatabaseUnavailableError(CLOSED_MESSAGE, code="closed")
         try:
             checked = DatabaseSettings(url=self.settings.url, namespace=namespace, database=database)
         except ValueError:
@@ -215,14 +311,40 @@ class Database:
             except Exception:
                 # the connection is unusable (e.g. closed underneath): drop it; the reopen
                 # below selects the new namespace/database
-                await self.close()
+                await self._discard(self._client)
         self.namespace, self.database = checked.namespace, checked.database
-        self.telemetry = Telemetry(self.namespace, self.database)
+        self.telemetry = Telemetry(self.namespace, self.database, span_level=self.settings.span_level)
         await self._ensure_connected()
 
     async def _ensure_connected(self) -> None:
         if not self._connected:
+            if self._closed:
+                raise DatabaseUnavailableError(CLOSED_MESSAGE, code="closed")
             await self.connect()
+
+    async def _require_schema(self, statements: Sequence[Statement]) -> None:
+        """Refuse a write before the schema is applied (rows would land schemaless, and
+        ``apply_schema`` would then fail on the tables they created).
+
+        One probe (``INFO FOR DB`` and the ``_migration`` records) per connection and
+        database; ``settings.require_schema=False`` skips it for raw use.
+        """
+        if not self.settings.require_schema or not any(s.operation in WRITE_OPERATIONS for s in statements):
+            return
+        if self.end_user is not None:  # cannot INFO FOR DB, and cannot define tables either
+            return
+        await self._ensure_connected()
+        seen = self._schema_seen
+        if seen is not None and seen[0] is self._client and seen[1:] == (self.namespace, self.database):
+            return
+        where = (self._client, self.namespace, self.database)
+        if not await applied_migrations(self):
+            raise RepositoryError(
+                SCHEMA_MESSAGE,
+                code="schema_not_applied",
+                context={"namespace": self.namespace, "database": self.database},
+            )
+        self._schema_seen = where
 
     def record_lock(self, table: str, key: object) -> asyncio.Lock:
         """A process-local lock serialising read-modify-writes of one record.
@@ -293,10 +415,19 @@ class Database:
                 raise error from None
             except surrealdb.SurrealError as exc:
                 raise error_from_sdk(exc, vars=vars) from None
-            except RecursionError:
-                # the SDK's CBOR encoder recurses per nesting level; nothing was sent
-                raise ValidationError(
-                    "a bound value is nested too deeply to encode", context={"argument": "vars"}
+            except RecursionError as exc:
+                # the SDK's CBOR codec recurses per nesting level
+                if not _raised_while_decoding(exc):
+                    raise ValidationError(
+                        "a bound value is nested too deeply to encode", context={"argument": "vars"}
+                    ) from None
+                # the request was sent and the engine answered: only the reply is unreadable
+                raise QueryError(
+                    "the reply could not be decoded (a value in it is nested too deeply); "
+                    "the request was sent"
+                    + (" and completed" if idempotent else " and may have been applied"),
+                    code="reply_undecodable",
+                    context={"maybe_sent": True},
                 ) from None
             return self._entries(response, vars)
         raise DatabaseUnavailableError("database unavailable")  # pragma: no cover
@@ -401,6 +532,7 @@ class Database:
                 span_handle=rows,
             )
 
+        await self._require_schema((statement,))
         if statement.count <= 1:
             return await self._with_conflict_retry(once)
         return await once()
@@ -413,6 +545,7 @@ class Database:
         """
         if not statements:
             return []
+        await self._require_schema(statements)
         composed = compose(statements)
         idempotent = all(s.operation == "SELECT" for s in statements)
 
@@ -485,6 +618,7 @@ class Database:
         """
         if not statements:
             return []
+        await self._require_schema(statements)
         composed = compose(statements, wrap_transaction=True)
         attempts = 0
 
@@ -497,6 +631,14 @@ class Database:
                     idempotent=False,
                     scan=lambda entries: self._scan_composed(entries, composed, transaction=True),
                 )
+            except QueryError as exc:
+                if exc.code != "reply_undecodable":
+                    raise
+                raise CommitUnknownError(
+                    "the reply to the transaction could not be decoded; it was sent and "
+                    "may have been committed",
+                    context={"cause": exc.code},
+                ) from exc
             except DatabaseUnavailableError as exc:
                 # only a request that may have reached the engine has an unknown outcome; one
                 # that failed before sending (connect refused, closed) is plainly unavailable
@@ -536,4 +678,6 @@ class Database:
 
     async def apply_schema(self, directory: str | Path | None = None) -> MigrationReport:
         """Apply ``schema/*.surql`` in order (idempotent); see ``agentical_repo.migrations``."""
-        return await apply(self, directory)
+        report = await apply(self, directory)
+        self._schema_seen = (self._client, self.namespace, self.database)
+        return report

@@ -29,34 +29,6 @@ from agentical_repo import Database, DatabaseSettings, Repositories, ValidationE
 
 SURREAL_IMAGE = "surrealdb/surrealdb:v3.2.4"
 
-_session: pytest.Session | None = None
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    global _session
-    _session = session
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """End the run with ``os._exit`` once pytest has reported everything.
-
-    The embedded engine's native worker threads can abort the interpreter's own
-    shutdown ("panic in a function that cannot unwind", exit 134) after every test
-    passed and every report was written — measured at roughly 1 run in 12-40 for
-    short scripts. By now results, the coverage data and the terminal summary are
-    all written, so the exit code pytest computed is the one returned, without
-    giving the engine's threads a chance to turn a green run red.
-    ``AGENTICAL_TEST_SOFT_EXIT=1`` disables this.
-    """
-    if _session is None or os.environ.get("AGENTICAL_TEST_SOFT_EXIT") == "1":
-        return
-    if "surrealdb_embedded" not in sys.modules:
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(int(_session.exitstatus))
-
 
 def _docker_unavailable_reason() -> str | None:
     try:
@@ -127,9 +99,15 @@ async def db(engine: Database) -> AsyncIterator[Database]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def bare_db(engine: Database) -> AsyncIterator[Database]:
-    """A fresh database without the schema."""
+    """A fresh database without the schema, for raw use: statement writes are not
+    checked for the schema (``require_schema=False``) while the test runs."""
     await engine.use("test", f"t_{uuid.uuid4().hex}")
-    yield engine
+    checked = engine.settings
+    engine.settings = checked.model_copy(update={"require_schema": False})
+    try:
+        yield engine
+    finally:
+        engine.settings = checked
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ ROWS = 5
 
 
 async def main(url: str, run: int) -> None:
-    async with Database(DatabaseSettings(url=url, namespace="crash", database="crash")) as db:
+    settings = DatabaseSettings(url=url, namespace="crash", database="crash", require_schema=False)
+    async with Database(settings) as db:
         await db.query(
             "DEFINE TABLE IF NOT EXISTS crash_row SCHEMALESS;"
             "DEFINE TABLE IF NOT EXISTS crash_marker SCHEMALESS;"

@@ -31,8 +31,9 @@ EngineUrl = tuple[str, "str | None", "str | None"]
 
 
 def own_settings(engine_url: EngineUrl, **kw: object) -> DatabaseSettings:
+    """Settings of a private database without the schema: raw statements on ad-hoc tables."""
     url, user, password = engine_url
-    settings = make_settings(url, user, password, **kw)
+    settings = make_settings(url, user, password, **{"require_schema": False, **kw})
     return settings.model_copy(update={"database": f"own_{uuid.uuid4().hex}"})
 
 
@@ -81,15 +82,19 @@ async def test_async_context_manager_connects_and_closes(engine_url: EngineUrl) 
         _ = db.client
 
 
-async def test_close_twice_is_safe_and_a_closed_database_reconnects(own_db: Database) -> None:
+async def test_close_twice_is_safe_and_reopening_is_explicit(own_db: Database) -> None:
     await own_db.close()
     await own_db.close()  # no error the second time
     assert not own_db.connected
+    with own_db.count_requests() as c, pytest.raises(DatabaseUnavailableError, match="closed"):
+        await own_db.execute(stmt("RETURN $v", v=1))
+    assert c.count == 0
+    await own_db.connect()
     with own_db.count_requests() as c:
         assert await own_db.execute(stmt("RETURN $v", v=1)) == 1
     assert own_db.connected
-    assert c.count == 1  # reopened before sending: one request, no failed attempt
-    # (a mem:// engine is new after a reopen; persistence across reopen: test_surrealkv.py)
+    assert c.count == 1
+    # (a mem:// engine is new after a reopen; persistence across reopen: test_lifecycle.py)
 
 
 async def test_connection_closed_underneath_is_reopened_before_sending(own_db: Database) -> None:
@@ -333,9 +338,13 @@ async def test_signin_on_the_embedded_engine_is_refused_cleanly(engine_url: Engi
 
 
 async def test_url_credentials_never_printed() -> None:
-    db = Database(DatabaseSettings(url="ws://user:hunter2secret@127.0.0.1:9/rpc", max_retries=0))
-    with pytest.raises(DatabaseUnavailableError) as info:
-        await db.connect()
+    """Credentials inside the URL are refused with what to do instead, and never quoted."""
+    with pytest.raises(ValueError, match="must not contain credentials") as info:
+        Database(DatabaseSettings(url="ws://user:hunter2secret@127.0.0.1:9/rpc", max_retries=0))
+    assert "AGENTICAL_DB_PASSWORD" in str(info.value)
+    assert "hunter2secret" not in str(info.value)
+    with pytest.raises(ValueError) as info:
+        Database(own_settings(("mem://", None, None)), url="wss://admin:hunter2secret@db.example/rpc")
     assert "hunter2secret" not in str(info.value)
 
 
@@ -369,7 +378,11 @@ async def test_use_recovers_a_connection_closed_underneath(own_db: Database) -> 
     await own_db.use("test", target)
     assert await own_db.query("SELECT VALUE v FROM kv") == [["here"]]
     await own_db.close()
-    await own_db.use("test", "another_db")  # closed: use() opens the connection itself
+    with pytest.raises(DatabaseUnavailableError, match="closed"):
+        await own_db.use("test", "another_db")  # closed: reopening is explicit
+    assert own_db.database == target
+    await own_db.connect()
+    await own_db.use("test", "another_db")
     assert own_db.connected
     assert own_db.database == "another_db"
 
