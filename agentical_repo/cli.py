@@ -8,6 +8,9 @@ The URL comes from ``--url``, else ``AGENTICAL_DB_URL``, else the embedded
 ``surrealkv://.data/agentical``; the other connection settings (namespace, database,
 credentials) come from the ``AGENTICAL_DB_*`` environment like everywhere else.
 
+``status`` and ``verify`` only read: on a ``surrealkv://`` path that holds no store they
+refuse instead of creating an empty one.
+
 Exit codes are part of the interface so scripts and CI can rely on them:
 0 success / schema matches; 1 drift (``verify``) or changed/missing applied files
 (``status``); 2 an error, printed as one line (a traceback only with ``--debug``).
@@ -20,6 +23,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError as SettingsError
@@ -210,35 +214,39 @@ SCHEMA_ACTIONS = {"apply": _schema_apply, "status": _schema_status, "verify": _s
 # --------------------------------------------------------------------------- dispatch
 
 
+def _check_read_only_target(args: argparse.Namespace, settings: DatabaseSettings) -> None:
+    """``status``/``verify`` must not create the store they were asked to inspect."""
+    path = settings.store_path
+    if args.action in ("status", "verify") and path is not None and not Path(path).exists():
+        raise CliError(
+            f"no store at {path}: `schema {args.action}` only reads and does not create one "
+            "(check --url, or run `agentical-repo schema apply` first)"
+        )
+
+
+def _check_dir(args: argparse.Namespace) -> None:
+    """Warn (stderr) about a ``--dir`` that is empty or holds no schema files."""
+    if args.dir is None:
+        return
+    if not args.dir.strip():
+        print("warning: --dir is empty; using the packaged schema", file=sys.stderr)
+        args.dir = None
+    elif Path(args.dir).is_dir() and not any(Path(args.dir).glob("*.surql")):
+        print(f"warning: --dir {args.dir} holds no .surql files", file=sys.stderr)
+
+
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
     settings = settings_from(args)
     if args.command == "schema":
+        _check_read_only_target(args, settings)
+        _check_dir(args)
         action = SCHEMA_ACTIONS[args.action]
         return asyncio.run(_with_db(settings, lambda db: action(db, args, console)))
     raise CliError(f"unknown command {args.command!r}")  # pragma: no cover - argparse refuses first
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code.
-
-    Run as a command (``argv`` None) after the embedded engine was used, the
-    process ends with ``os._exit`` once output is flushed: the engine's native
-    worker threads can abort the interpreter's shutdown ("panic in a function
-    that cannot unwind", exit 134; about 1 run in 12 here) after all the work
-    was done and committed. Committed data is already in the engine's files.
-    Called with an explicit ``argv`` (embedding), or in a process that runs pytest,
-    it simply returns.
-    """
-    code = _main(argv)
-    hard_exit = argv is None and "_pytest" not in sys.modules  # never end a test runner's process
-    if hard_exit and "surrealdb_embedded" in sys.modules:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-def _main(argv: Sequence[str] | None) -> int:
+    """Entry point of the console script; returns the exit code."""
     # The library never configures logfire; a CLI run without configuration is normal,
     # so logfire's "not configured" warning would only be noise here.
     os.environ.setdefault("LOGFIRE_IGNORE_NO_CONFIG", "1")

@@ -616,9 +616,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    # The embedded engine's native threads can abort the interpreter's shutdown after
-    # all work is done and committed (exit 134); end the process once output is flushed.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    raise SystemExit(main())

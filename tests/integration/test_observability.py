@@ -210,11 +210,6 @@ def test_import_and_use_without_configure_in_a_fresh_interpreter() -> None:
             print("OK")
 
         asyncio.run(main())
-        # The embedded engine can abort interpreter shutdown after all work is done
-        # (README: Known engine limitations); end the way the CLI and the suite do.
-        import os, sys
-        sys.stdout.flush()
-        os._exit(0)
         """
     )
     done = subprocess.run(

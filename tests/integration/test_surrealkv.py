@@ -53,12 +53,13 @@ async def test_data_persists_across_close_and_reopen(tmp_path: Path) -> None:
 
 
 async def test_reconnect_after_close_keeps_data_on_a_file_store(tmp_path: Path) -> None:
-    """The same ``Database`` object reopens on the next request and sees what it wrote."""
+    """The same ``Database`` object, reopened with connect(), sees what it wrote."""
     db = Database(kv_settings(tmp_path / "store2"))
     await db.connect()
     try:
         await db.query("CREATE kv:1 SET v = 'kept'")
         await db.close()
+        await db.connect()  # a closed Database reopens only explicitly (test_lifecycle.py)
         with db.count_requests() as c:
             assert await db.query("SELECT VALUE v FROM kv:1") == [["kept"]]
         assert c.count == 1

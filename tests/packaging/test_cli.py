@@ -45,10 +45,6 @@ def test_apply_status_verify_on_surrealkv(tmp_path: Path, capsys: pytest.Capture
     url = kv(tmp_path)
     names = [f.name for f in migrations.discover()]
 
-    code, out, _ = run(capsys, "schema", "status", "--url", url)
-    assert code == EXIT_OK
-    assert f"0 applied, {len(names)} pending" in out
-
     code, out, _ = run(capsys, "schema", "apply", "--url", url)
     assert code == EXIT_OK
     for name in names:
@@ -133,6 +129,57 @@ def test_a_failing_migration_is_one_line_naming_file_and_statement(
     assert "DEFINE INDEX b_x ON b FIELDS x" in err
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_status_and_verify_never_create_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "typo"
+    for action in ("status", "verify"):
+        code, out, err = run(capsys, "schema", action, "--url", f"surrealkv://{store}")
+        assert code == EXIT_ERROR
+        assert err == (
+            f"error: no store at {store}: `schema {action}` only reads and does not create one "
+            "(check --url, or run `agentical-repo schema apply` first)\n"
+        )
+        assert out == ""
+        assert not store.exists()
+    # an existing store without the schema: status reads it, everything pending
+    asyncio.run(_on(f"surrealkv://{store}", "RETURN 1"))
+    code, out, err = run(capsys, "schema", "status", "--url", f"surrealkv://{store}")
+    assert code == EXIT_OK
+    assert f"0 applied, {len(migrations.discover())} pending" in out
+
+
+def test_an_empty_dir_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = kv(tmp_path)
+    code, out, err = run(capsys, "schema", "apply", "--url", url, "--dir", "")
+    assert code == EXIT_OK
+    assert err == "warning: --dir is empty; using the packaged schema\n"
+    assert f"{len(migrations.discover())} file(s) applied" in out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(capsys, "schema", "status", "--url", url, "--dir", str(empty))
+    assert err.startswith(f"warning: --dir {empty} holds no .surql files\n")
+    assert code == EXIT_DRIFT  # every applied file is missing from that directory
+    assert "missing" in out
+
+
+def test_bad_urls_are_actionable_and_never_quote_a_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where an empty surrealkv:// path would put a store
+    secret = "hunter2-marker"
+    code, out, err = run(capsys, "schema", "apply", "--url", f"ws://root:{secret}@db.example:8000/rpc")
+    assert code == EXIT_ERROR
+    assert "must not contain credentials" in err
+    assert "AGENTICAL_DB_USERNAME / AGENTICAL_DB_PASSWORD" in err
+    code, _, err2 = run(capsys, "schema", "status", "--url", f"wss//root:{secret}@db.example/rpc")  # typo
+    assert code == EXIT_ERROR
+    assert err2.startswith("error: invalid url")
+    code, _, err3 = run(capsys, "schema", "apply", "--url", "surrealkv://")
+    assert code == EXIT_ERROR
+    assert "surrealkv:// needs the path of the store" in err3
+    assert secret not in out + err + err2 + err3
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------- mem://
@@ -263,6 +310,10 @@ def test_python_m_entry_in_process(
     monkeypatch.setattr(
         sys, "argv", ["agentical_repo", "schema", "apply", "--url", url, "--namespace", "ops"]
     )
+    # the package's pytest plugin (entry point) puts the whole package under pytest's
+    # assertion rewriter, whose loader cannot serve runpy; import __main__ the plain way
+    plain = [f for f in sys.meta_path if type(f).__name__ != "AssertionRewritingHook"]
+    monkeypatch.setattr(sys, "meta_path", plain)
     with pytest.raises(SystemExit) as done:
         runpy.run_module("agentical_repo", run_name="__main__")
     assert done.value.code == 0
@@ -279,9 +330,9 @@ def test_python_m_entry_in_process(
 
 @pytest.mark.slow
 def test_the_command_never_aborts_at_exit(tmp_path: Path) -> None:
-    """The embedded engine's native threads can abort interpreter shutdown (exit 134,
-    about 1 run in 12 measured here); the command ends with os._exit after flushing,
-    so every run exits with its own code."""
+    """The command ends like any Python program (no ``os._exit``); the library's exit
+    barrier keeps the embedded engine from aborting the interpreter's shutdown
+    (many more runs: tests/integration/test_clean_exit.py)."""
     script = Path(sys.executable).parent / "agentical-repo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTICAL_DB_")}
     codes = []
