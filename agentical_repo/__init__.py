@@ -12,6 +12,7 @@ from .errors import (
     NotFoundError,
     QueryError,
     RepositoryError,
+    SchemaError,
     TransactionError,
     ValidationError,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Repositories",
     "RepositoryError",
     "RequestCounter",
+    "SchemaError",
     "Statement",
     "Transaction",
     "TransactionError",

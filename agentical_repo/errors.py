@@ -25,6 +25,7 @@ __all__ = [
     "NotFoundError",
     "QueryError",
     "RepositoryError",
+    "SchemaError",
     "ThrowCode",
     "TransactionError",
     "ValidationError",
@@ -78,6 +79,15 @@ class ValidationError(RepositoryError, ValueError):
     """Input was refused: by us before any I/O, or by the schema (type, ASSERT, field)."""
 
     code = "validation_error"
+
+
+class SchemaError(ValidationError):
+    """A schema (migration) file cannot be used as it is: e.g. it is not valid UTF-8.
+
+    ``context["file"]`` names the file; nothing from it was applied.
+    """
+
+    code = "schema_error"
 
 
 class ConflictError(RepositoryError):
@@ -148,6 +158,13 @@ class QueryError(RepositoryError):
 
 # --------------------------------------------------------------------------- redaction
 
+#: Engine errors that surface as "An error occurred: …" when raised inside a block;
+#: they carry identifiers only, so they are kept (and mapped by their meaning).
+_ENGINE_THROWN = r"The (?:table|namespace|database) '[A-Za-z_][A-Za-z0-9_]*' does not exist"
+_TABLE_MISSING_THROWN = re.compile(
+    r"An error occurred: The table '([A-Za-z_][A-Za-z0-9_]*)' does not exist\Z"
+)
+
 # Engine messages quote the offending value in a handful of fixed phrases. Each
 # pattern keeps the phrase and replaces the quoted value.
 _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -158,8 +175,12 @@ _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(already contains ).*(, with record `)", re.S), r"\1<redacted>\2"),
     (re.compile(r"(using input )`.*`", re.S), r"\1<redacted>"),
     # our THROW payloads are objects with a kind (the engine prints keys sorted, so kind
-    # need not come first); any other thrown value is free text
-    (re.compile(r"(An error occurred: )(?!\{[^\n]*\bkind: ')(.*)", re.S), r"\1<redacted>"),
+    # need not come first), and an engine error raised inside a block (a missing table)
+    # names only identifiers; any other thrown value is free text
+    (
+        re.compile(r"(An error occurred: )(?!\{[^\n]*\bkind: ')(?!" + _ENGINE_THROWN + r"\Z)(.*)", re.S),
+        r"\1<redacted>",
+    ),
     (re.compile(r"(Expected a .*? but (?:found|cannot convert) ).*", re.S), r"\1<redacted>"),
 )
 
@@ -185,21 +206,47 @@ def _leaves(value: Any, out: list[str], depth: int = 0) -> None:
             _leaves(v, out, depth + 1)
 
 
+#: Tokens a bound leaf is never cut out of: record ids of our shape (``table:u'<uuid>'``,
+#: ``table:123``) and backquoted identifiers or field paths. They name records and
+#: fields, not values; replacing a short leaf inside one (a value "abc" inside a uuid,
+#: a value "status" inside `status`) left messages that pointed nowhere.
+_KEEP_WHOLE = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]*:(?:u'[0-9a-fA-F-]{36}'|\d+)(?![\w'])"
+    r"|`[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*`"
+)
+
+
 def redact(message: str, values: Iterable[Any] = ()) -> str:
     """Remove bound values from an engine message.
 
     Two layers: the phrases the engine uses to quote values are rewritten, and
-    every string leaf of the bound variables (3+ chars) still present is replaced.
+    every string leaf of the bound variables (3+ chars) still present is replaced,
+    except inside record ids and backquoted identifiers (``_KEEP_WHOLE``), which
+    are kept whole.
     """
     for pattern, repl in _VALUE_PATTERNS:
         message = pattern.sub(repl, message)
     leaves: list[str] = []
     for v in values:
         _leaves(v, leaves)
-    for leaf in sorted(set(leaves), key=len, reverse=True):
-        if leaf in message:
-            message = message.replace(leaf, "<redacted>")
-    return message
+    if not leaves:
+        return message
+    ordered = sorted(set(leaves), key=len, reverse=True)
+    out: list[str] = []
+    pos = 0
+    for m in _KEEP_WHOLE.finditer(message):
+        out.append(_replace_leaves(message[pos : m.start()], ordered))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_replace_leaves(message[pos:], ordered))
+    return "".join(out)
+
+
+def _replace_leaves(text: str, leaves: list[str]) -> str:
+    for leaf in leaves:
+        if leaf in text:
+            text = text.replace(leaf, "<redacted>")
+    return text
 
 
 # --------------------------------------------------------------------------- THROW codec
@@ -386,6 +433,13 @@ def error_from_entry(
 
     if is_retryable_conflict(entry):
         return ConflictError(message, code="write_conflict", context=ctx, retryable=True)
+    missing = _TABLE_MISSING_THROWN.match(raw)
+    if missing is not None:  # a missing table inside a block: the same error as outside one
+        return QueryError(
+            message + " (has the schema been applied? see Database.apply_schema)",
+            code="table_missing",
+            context={**ctx, "table": missing.group(1)},
+        )
     if kind == "Thrown" or raw.startswith("An error occurred:"):
         payload = decode_thrown(raw)  # before redaction: its fields are value-free by construction
         if payload is not None:

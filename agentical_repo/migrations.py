@@ -40,6 +40,7 @@ from .errors import (
     AgenticalError,
     ConflictError,
     QueryError,
+    SchemaError,
     ValidationError,
 )
 from .settings import DatabaseSettings
@@ -192,9 +193,14 @@ def discover(directory: str | Path | None = None) -> list[MigrationFile]:
             raise ValidationError(f"migration number {version:04d} used twice ({seen[version]}, {path.name})")
         seen[version] = path.name
         raw = path.read_bytes()
-        files.append(
-            MigrationFile(version, path.name, path, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest())
-        )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SchemaError(
+                f"migration file {path.name!r} is not valid UTF-8 (at byte {exc.start}); nothing was applied",
+                context={"file": path.name},
+            ) from None
+        files.append(MigrationFile(version, path.name, path, text, hashlib.sha256(raw).hexdigest()))
     return files
 
 

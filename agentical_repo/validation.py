@@ -27,12 +27,14 @@ __all__ = [
     "MAX_NESTING",
     "MAX_PAGE_LIMIT",
     "MAX_PAYLOAD_BYTES",
+    "MAX_SENDABLE_NESTING",
     "as_uuid",
     "check_nesting",
     "check_object_keys",
     "check_payload",
     "check_sendable",
     "check_update_path",
+    "check_value",
     "enum_value",
     "field_enum",
     "is_identifier",
@@ -53,6 +55,10 @@ MAX_IDENT_LEN = 128
 
 #: The largest page any read returns in one request.
 MAX_PAGE_LIMIT = 1000
+
+#: Levels of nesting a bound value of raw SurrealQL may have: the embedded engine refuses
+#: to decode a request nested ~90 levels deep (with a raw ``ValueError``).
+MAX_SENDABLE_NESTING = 64
 
 #: Levels of objects/arrays one field value may hold (a scalar is 0, ``{}`` is 1), the
 #: key path of a dotted update included. The schema's ``fn::nesting_ok`` (migration
@@ -240,9 +246,43 @@ def check_nesting(value: Any, argument: str, prefix: int = 0) -> None:
         raise fail(argument, f"is nested more than {MAX_NESTING} levels deep{where}")
 
 
+def check_value(value: Any, argument: str, prefix: int = 0) -> None:
+    """Refuse a field value the database cannot store faithfully, before it is encoded.
+
+    At most ``MAX_NESTING`` levels (``prefix`` levels above it, see ``check_nesting``),
+    string object keys, and every scalar passing ``scalar_problem``. Iterative: any
+    depth is measured, never recursed into. The error names ``argument``, never the
+    value.
+    """
+    check_nesting(value, argument, prefix)
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str | bool) or item is None:
+            continue
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise fail(argument, "keys must be strings")
+                stack.append(child)
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        else:
+            problem = scalar_problem(item)
+            if problem is not None:
+                raise fail(argument, problem)
+
+
 def check_update_path(key: str, value: Any, argument: str = "updates") -> None:
-    """A dotted update key plus its value stay within ``MAX_NESTING`` levels of the field."""
-    check_nesting(value, argument, key.count("."))
+    """An update's value within ``MAX_NESTING`` levels of its field, the key's segments counted.
+
+    Below a dotted key the value is free-form, so it must also be storable
+    (``check_value``); a top-level value is first validated by its field's type.
+    """
+    if "." in key:
+        check_value(value, argument, key.count("."))
+    else:
+        check_nesting(value, argument)
 
 
 def field_enum(model: Any, path: str) -> type[enum.Enum] | None:
@@ -291,7 +331,9 @@ def check_sendable(values: Mapping[str, Any], argument: str = "vars") -> None:
     Raw text may bind anything SurrealDB has (NaN and infinities included), but not
     what the SDK cannot encode or the engine cannot decode: integers beyond 64 bits,
     ``date``/``time``/``timedelta``/``complex``/arbitrary objects, out-of-range
-    Decimals, non-string object keys, values nested more than ``MAX_NESTING`` levels.
+    Decimals, non-string object keys, values nested more than ``MAX_SENDABLE_NESTING``
+    levels (deeper than ``MAX_NESTING`` is still sendable: the schema's ASSERTs judge
+    what is stored).
     Left to the SDK, those raise raw ``ValueError``/``TypeError`` whose text quotes the
     value. The error names the parameter, never the value.
     """
@@ -302,8 +344,8 @@ def check_sendable(values: Mapping[str, Any], argument: str = "vars") -> None:
             if isinstance(item, str | bytes | float):
                 continue
             if isinstance(item, Mapping | list | tuple | set | frozenset):
-                if depth >= MAX_NESTING:
-                    raise fail(argument, f"${name} is nested more than {MAX_NESTING} levels deep")
+                if depth >= MAX_SENDABLE_NESTING:
+                    raise fail(argument, f"${name} is nested more than {MAX_SENDABLE_NESTING} levels deep")
                 if isinstance(item, Mapping):
                     if not all(isinstance(k, str) for k in item):
                         raise fail(argument, f"${name} has an object key that is not a string")

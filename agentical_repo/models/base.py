@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from surrealdb import Null, NullType, RecordID
 
-from ..validation import IDENT_RE, as_uuid, check_nesting, check_update_path
+from ..validation import IDENT_RE, as_uuid, check_update_path, check_value
 
 __all__ = [
     "IDENT_RE",
@@ -216,7 +216,7 @@ class Entity(BaseModel):
             if isinstance(value, RecordID):
                 return value
             return RecordID(table, as_uuid(value, name))  # model_construct() skips validation
-        check_nesting(value, name)  # before encoding: encode_value recurses per level
+        check_value(value, name)  # before encoding: encode_value recurses per level
         return encode_value(value)
 
     def to_record(self) -> dict[str, Any]:

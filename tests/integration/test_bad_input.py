@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, time, timedelta
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import refused
 from logfire.testing import CaptureLogfire
 from logfire.testing import capfire as capfire_fixture  # noqa: F401  (registers the `capfire` fixture)
 
@@ -30,10 +35,12 @@ from agentical_repo import (
     Database,
     PaginationParams,
     Repositories,
+    SchemaError,
     ValidationError,
 )
-from agentical_repo.models import Agent, Message, MessageRole, Tool, User
+from agentical_repo.models import Agent, AgentStatus, Message, MessageRole, Tool, User
 from agentical_repo.repositories.base import MAX_NESTING, MAX_PAYLOAD_BYTES
+from agentical_repo.validation import MAX_SENDABLE_NESTING
 
 SECRET = "s3cr3t-BAD-VALUE-7f1e"  # appears in every bad value that is a string
 BAD_ID = f"not-a-uuid-{SECRET}"
@@ -371,3 +378,171 @@ async def test_no_bound_value_or_password_in_spans_logs_or_errors(
         assert secret not in dumped, "a bound value or password reached a span"
         assert all(secret not in m for m in messages), "a bound value or password reached an error message"
         assert secret not in caplog.text, "a bound value or password reached a log record"
+
+
+# ------------------------------------------------------------------ odd values (issue: every odd value)
+
+BIG = 2**64 + 12345  # beyond 64 bits; its digits must never appear in an error or a span
+BIG_TEXT = str(BIG)
+
+
+class _Opaque:
+    """An arbitrary object: no SurrealDB form."""
+
+
+ODD: list[tuple[str, object]] = [
+    ("int-beyond-64-bits", BIG),
+    ("int-below-64-bits", -(2**63) - 1),
+    ("date", date(2024, 1, 2)),
+    ("time", time(1, 2)),
+    ("timedelta", timedelta(seconds=5)),
+    ("decimal-nan", Decimal("NaN")),
+    ("decimal-too-large", Decimal("1e100")),
+    ("decimal-too-precise", Decimal("1e-40")),
+    ("complex", 1j),
+    ("object", _Opaque()),
+    ("nan", math.nan),
+    ("inf", math.inf),
+    ("memoryview", memoryview(b"x")),
+    ("too-deep", deep(MAX_NESTING + 1)),
+]
+
+# (case id, call taking the odd value, the argument the error must name)
+ODD_CALLS: list[tuple[str, Callable[[Repositories, Any], Awaitable[Any]], str]] = [
+    ("update-dotted", lambda r, v: r.agents.update(U, {"config.x": v}), "updates"),
+    ("update-field", lambda r, v: r.agents.update(U, {"config": {"x": v}}), "config"),
+    (
+        "create-dict-field",
+        lambda r, v: r.agents.create(Agent(name="a", agent_type="t", config={"x": v})),
+        "config",
+    ),
+    ("update_state", lambda r, v: r.agents.update_state(U, {"x": v}), "state"),
+    ("update_preferences", lambda r, v: r.users.update_preferences(U, {"x": v}), "prefs"),
+    ("add_message-metadata", lambda r, v: r.messages.add_message(_message(metadata={"x": v})), "metadata"),
+    ("filter-eq", lambda r, v: r.agents.list({"config.x": v}), "config.x"),
+    ("filter-in", lambda r, v: r.agents.count({"config.x__in": [1, v]}), "config.x"),
+    ("raw-query", lambda r, v: r.db.query("RETURN $v", {"v": v}), "vars"),
+]
+# a date in a filter is its midnight UTC, not a refusal
+_NOT_REFUSED = {("filter-eq", "date"), ("filter-in", "date")}
+# raw SurrealQL may bind NaN/inf and values deeper than MAX_NESTING (the schema judges those)
+_NOT_REFUSED |= {("raw-query", "nan"), ("raw-query", "inf"), ("raw-query", "too-deep")}
+
+
+@pytest.mark.parametrize(
+    ("call", "argument", "value"),
+    [
+        pytest.param(call, argument, value, id=f"{cid}-{vid}")
+        for cid, call, argument in ODD_CALLS
+        for vid, value in ODD
+        if (cid, vid) not in _NOT_REFUSED
+    ],
+)
+async def test_odd_values_are_refused_before_io(
+    db: Database, call: Callable[[Repositories, Any], Awaitable[Any]], argument: str, value: object
+) -> None:
+    repos = Repositories(db)
+    with db.count_requests() as counter, pytest.raises(ValidationError) as info:
+        await call(repos, value)
+    assert counter.count == 0, "an odd value reached the database"
+    assert names_argument(info.value, argument), f"{info.value.message!r} {info.value.context}"
+    assert BIG_TEXT not in str(info.value)
+
+
+async def test_date_in_a_filter_means_its_midnight_utc(db: Database) -> None:
+    repos = Repositories(db)
+    agent = await repos.agents.create(Agent(name="a", agent_type="t"))
+    assert agent.created_at is not None
+    today = agent.created_at.date()
+    assert [a.id for a in await repos.agents.list({"created_at__gte": today})] == [agent.id]
+    assert await repos.agents.count({"created_at__lt": today}) == 0
+    assert await repos.agents.count({"created_at__between": (today, today + timedelta(days=1))}) == 1
+
+
+async def test_storable_odd_looking_values_round_trip(db: Database) -> None:
+    """What is not refused is stored faithfully: Decimals in range, bytes, 64-bit extremes."""
+    repos = Repositories(db)
+    config = {"d": Decimal("12.50"), "b": b"\x00\xff", "max": 2**63 - 1, "min": -(2**63)}
+    agent = await repos.agents.create(Agent(name="a", agent_type="t", config=config))
+    assert (await repos.agents.get(agent.id)).config == config
+    assert await repos.agents.count({"config.d": Decimal("12.5")}) == 1
+    assert await repos.agents.count({"config.b": b"\x00\xff"}) == 1
+
+
+async def test_invalid_enum_values_in_filters_are_refused_like_in_updates(db: Database) -> None:
+    """Today a bogus status matched nothing; now it is the same ValidationError an update gives."""
+    repos = Repositories(db)
+    await repos.agents.create(Agent(name="a", agent_type="t"))
+    bogus: list[dict[str, Any]] = [
+        {"status": SECRET},
+        {"status__in": ["active", SECRET]},
+        {"status__ne": SECRET},
+        {"$or": [{"name": "a"}, {"status": SECRET}]},
+    ]
+    for filters in bogus:
+        err = await refused(db, partial(repos.agents.list, filters))
+        assert err.context["argument"] == "status"
+        assert "must be one of" in err.message
+        assert SECRET not in err.message
+    update_err = await refused(db, lambda: repos.agents.update(U, {"status": SECRET}))
+    assert update_err.context["argument"] == "updates"
+    # members and their values still work, and tasks/workflows/messages check theirs
+    assert len(await repos.agents.list({"status": AgentStatus.IDLE})) == 1
+    assert len(await repos.agents.list({"status__in": ["idle", "busy"]})) == 1
+    for call in (
+        lambda: repos.tasks.list({"status": "bogus"}),
+        lambda: repos.workflows.count({"status__in": ["bogus"]}),
+        lambda: repos.messages.count({"role": "bogus"}),
+    ):
+        await refused(db, call)
+
+
+async def test_big_integer_never_reaches_an_error_or_a_span(db: Database, capfire: CaptureLogfire) -> None:
+    """An integer beyond 64 bits: refused by name at every entry point, never quoted."""
+    repos = Repositories(db)
+    agent = await repos.agents.create(Agent(name="a", agent_type="t"))
+    capfire.exporter.clear()
+    texts: list[str] = []
+    for call in (
+        lambda: repos.agents.update(agent.id, {"config.n": BIG}),
+        lambda: repos.agents.update(agent.id, {"state": {"n": [BIG]}}),
+        lambda: repos.agents.list({"config.n": BIG}),
+        lambda: repos.agents.paginate({"config.n__gt": BIG}),
+        lambda: db.query("RETURN $n", {"n": BIG}),
+        lambda: db.query("SELECT * FROM agent WHERE config.n = $n", {"n": {"deep": [BIG]}}),
+    ):
+        with pytest.raises(ValidationError) as info:
+            await call()
+        texts.append(f"{info.value}\n{info.value!r}\n{info.value.context}\n{info.value.args}")
+    async with repos.transaction() as tx:
+        with pytest.raises(ValidationError) as info:
+            await tx.agents.update(agent.id, {"config.n": BIG})
+        texts.append(str(info.value))
+    assert all(BIG_TEXT not in t for t in texts)
+    dumped = json.dumps(capfire.exporter.exported_spans_as_dict(), default=str)
+    assert BIG_TEXT not in dumped, "the integer reached a span or its exception event"
+
+
+async def test_non_utf8_schema_file_is_a_schema_error_naming_the_file(db: Database, tmp_path: Path) -> None:
+    (tmp_path / "0001_ok.surql").write_text("DEFINE TABLE fine SCHEMALESS;\n", encoding="utf-8")
+    (tmp_path / "0002_latin1.surql").write_bytes(
+        "-- caf\xe9\nDEFINE TABLE cafe SCHEMALESS;\n".encode("latin-1")
+    )
+    with db.count_requests() as counter, pytest.raises(SchemaError) as info:
+        await db.apply_schema(tmp_path)
+    assert counter.count == 0
+    assert "0002_latin1.surql" in info.value.message
+    assert info.value.context["file"] == "0002_latin1.surql"
+    assert isinstance(info.value, ValidationError)
+
+
+async def test_raw_query_takes_values_up_to_the_sendable_depth(db: Database) -> None:
+    """Raw SurrealQL binds values up to MAX_SENDABLE_NESTING levels (the engine decodes them);
+    one more is refused by name before I/O instead of the engine's raw ValueError."""
+    at_limit = deep(MAX_SENDABLE_NESTING - 1)  # deep(n) is n + 1 levels
+    assert await db.query("RETURN $v", {"v": at_limit}) == [at_limit]
+    with db.count_requests() as counter, pytest.raises(ValidationError) as info:
+        await db.query("RETURN $v", {"v": deep(MAX_SENDABLE_NESTING)})
+    assert counter.count == 0
+    assert info.value.context["argument"] == "vars"
+    assert SECRET not in info.value.message

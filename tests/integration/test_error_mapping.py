@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from surrealdb import RecordID
 
 from agentical_repo import (
     AgenticalError,
@@ -193,6 +194,34 @@ async def test_missing_table_hints_apply_schema(bare_db: Database) -> None:
     assert_no_leak(exc)
     exc = await raises(QueryError, repos.agents.count())
     assert "apply_schema" in str(exc)
+
+
+async def test_missing_table_inside_a_block_keeps_its_meaning(bare_db: Database) -> None:
+    """Raised inside a block the engine reports "An error occurred: The table …": the same
+    error as outside one, not "An error occurred: <redacted>"."""
+    exc = await raises(
+        QueryError, bare_db.query("{ LET $x = (SELECT * FROM nope WHERE n = $n); $x }", {"n": marker("b")})
+    )
+    assert exc.code == "table_missing"
+    assert exc.context["table"] == "nope"
+    assert "The table 'nope' does not exist" in exc.message
+    assert "<redacted>" not in exc.message
+    assert_no_leak(exc)
+
+
+async def test_redaction_keeps_record_ids_whole(db: Database) -> None:
+    """A bound string that also occurs inside the failing record's id (here: a run of its
+    uuid) is redacted as a value, never cut out of the id."""
+    await db.query("DEFINE TABLE probe SCHEMAFULL; DEFINE FIELD n ON probe TYPE int")
+    key = uuid.uuid4()
+    value = key.hex[:8]
+    exc = await raises(
+        ValidationError,
+        db.query("CREATE $id SET n = $v", {"id": RecordID("probe", key), "v": value}),
+    )
+    assert f"probe:u'{key}'" in exc.message
+    assert exc.message.count(value) == 1  # only inside the record id
+    assert "<redacted>" in exc.message
 
 
 async def test_missing_record_through_thrown_kind_is_not_found(repos: Repositories) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from agentical_repo.errors import (
@@ -215,6 +215,8 @@ def test_redact_leaves_unrelated_messages_alone() -> None:
 @example(value="\"both' quotes`")
 @given(value=st.text(min_size=3, max_size=40).filter(lambda s: s.strip() == s and "\n" not in s))
 def test_redact_never_leaks_a_bound_value_in_engine_phrases(value: str) -> None:
+    # identifiers and record ids the messages below name are kept whole (they are not values)
+    assume(all(value not in kept for kept in ("`name`", "`string`", "`status`", "`a_email`", "`int`", "a:1")))
     quoted = repr(value)  # the engine quotes like Python: '…', or "…" when it holds a quote
     messages = [
         f"Couldn't coerce value for field `name` of `a:1`: Expected `string` but found `{quoted}`",
@@ -227,6 +229,54 @@ def test_redact_never_leaks_a_bound_value_in_engine_phrases(value: str) -> None:
     for message in messages:
         out = redact(message, [value])
         assert value not in out.replace("<redacted>", "\x00"), message
+
+
+RID = "t:u'5c710f09-8e97-4261-8571-d6fb60055489'"
+
+
+def test_redact_never_cuts_a_record_id_apart() -> None:
+    message = f"Couldn't coerce value for field `n` of `{RID}`: Expected `int` but found `'agent'`"
+    # short bound strings that occur inside the record id (its table, a run of its hex)
+    out = redact(message, ["agent", "5c710f", "8571", "t:u"])
+    assert out == f"Couldn't coerce value for field `n` of `{RID}`: Expected `int` but found <redacted>"
+    assert (
+        redact(f"with record `agent:{12345}`, x agent y", ["agent"])
+        == "with record `agent:12345`, x <redacted> y"
+    )
+
+
+def test_redact_keeps_backquoted_identifiers_but_not_quoted_values() -> None:
+    message = (
+        "Found 'status' for field `status`, with record `a:1`, but field must conform to: $value INSIDE []"
+    )
+    out = redact(message, ["status"])
+    assert out == message.replace("'status'", "<redacted>")
+    assert (
+        redact("index `config.model` and config.model", ["config.model"])
+        == "index `config.model` and <redacted>"
+    )
+
+
+def test_redact_keeps_a_missing_table_raised_inside_a_block() -> None:
+    message = "An error occurred: The table 'nope' does not exist"
+    assert redact(message) == message
+    # anything more after it is free text again
+    assert redact(message + "; and more") == "An error occurred: <redacted>"
+    assert redact("An error occurred: The table 'a b' does not exist") == "An error occurred: <redacted>"
+
+
+def test_missing_table_inside_a_block_maps_like_outside_one() -> None:
+    entry = {
+        "kind": "Thrown",
+        "status": "ERR",
+        "result": "An error occurred: The table 'nope' does not exist",
+    }
+    err = error_from_entry(entry)
+    assert isinstance(err, QueryError)
+    assert err.code == "table_missing"
+    assert err.context["table"] == "nope"
+    assert "The table 'nope' does not exist" in err.message
+    assert "apply_schema" in err.message
 
 
 # --------------------------------------------------------------------------- mapping
