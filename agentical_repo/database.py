@@ -11,6 +11,10 @@ error mapping, and the request counter. Retries are limited to what is safe:
 
 Anything else (a write whose fate is unknown, a timeout) is raised, never guessed.
 
+Connections: one SDK connection, or with ``pool_size > 1`` on a server URL that one
+(the primary, ``db.client``) plus extras, each request going to the least busy
+(``agentical_repo.pool``: what stays on one connection, replacement, metrics).
+
 Lifecycle: ``close()`` is final until an explicit ``connect()`` (a closed ``Database``
 refuses requests instead of silently opening a new connection, which on ``mem://`` would
 be a new empty database); a connection lost to a fault is reopened as above. Writes made
@@ -27,7 +31,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,6 +59,7 @@ from .errors import (
 )
 from .migrations import MigrationReport, applied_migrations, apply
 from .observability import OperationSpan, Telemetry
+from .pool import ConnectionPool, Slot, socket_gone
 from .settings import DatabaseSettings
 from .surql.statement import Composed, Statement, compose
 from .transaction import Transaction
@@ -141,11 +146,21 @@ def _raised_while_decoding(exc: BaseException) -> bool:
 
 
 def _is_not_sent(exc: BaseException) -> bool:
-    """True when the SDK refused before sending (the connection was already closed)."""
+    """True when the SDK refused before sending (the connection was already closed).
+
+    The ws client's "connection closed before a response was received" is the opposite:
+    the request was sent and its socket went away while it waited.
+    """
     text = str(exc).lower()
-    return isinstance(exc, surrealdb.ConnectionUnavailableError) and (
-        "closed" in text or "not connected" in text or "no connection" in text
+    return (
+        isinstance(exc, surrealdb.ConnectionUnavailableError)
+        and ("closed" in text or "not connected" in text or "no connection" in text)
+        and "before a response" not in text
     )
+
+
+async def _close_client(client: Any) -> None:
+    await client.close()
 
 
 class Database:
@@ -178,6 +193,8 @@ class Database:
         #: the end user (``$auth`` record) this connection runs as since ``access.signin_user``,
         #: or None for the settings' own (system) credentials; the read cache and search check it
         self.end_user: surrealdb.RecordID | None = None
+        #: the extra connections when ``settings.pool_size > 1`` (server URLs only)
+        self.pool: ConnectionPool | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -222,6 +239,20 @@ class Database:
                     await self._open()
 
     async def _open(self) -> None:
+        self._client = await self._open_client()
+        self._connected = True
+        if self.settings.is_embedded:
+            _register_exit_barrier()
+        if self.settings.pool_size > 1:
+            if self.pool is None:
+                self.pool = ConnectionPool(
+                    self.settings.pool_size, self._open_client, _close_client, name=self._safe_url()
+                )
+            self.pool.reopen()
+            await self.pool.fill()
+
+    async def _open_client(self) -> Any:
+        """A new SDK connection: connected, signed in, ns/db selected, open hooks run."""
         s = self.settings
         client: Any = None
         try:
@@ -252,10 +283,7 @@ class Database:
                 detail = mapped.message.replace(s.url, self._safe_url())
                 raise DatabaseUnavailableError(f"could not connect to {self._safe_url()}: {detail}") from None
             raise mapped from exc
-        self._client = client
-        self._connected = True
-        if s.is_embedded:
-            _register_exit_barrier()
+        return client
 
     def _safe_url(self) -> str:
         url = self.settings.url
@@ -273,6 +301,8 @@ class Database:
         ends right after ``close()`` exits cleanly.
         """
         self._closed = True
+        if self.pool is not None:
+            await self.pool.close()
         await self._discard(self._client)
         if self.settings.is_embedded:
             await _engine_settled()
@@ -285,6 +315,8 @@ class Database:
         opening it earlier fails), and a late failure from a connection another call
         has already replaced never closes the new one.
         """
+        if self.pool is not None and await self.pool.discard(client):
+            return
         async with self._connect_lock:
             if client is None or self._client is not client:
                 return
@@ -305,9 +337,13 @@ class Database:
             ) from None
         if self._connected:
             try:
+                if socket_gone(self.client):  # the SDK would reopen it anonymously
+                    raise ConnectionError("connection closed")
                 await asyncio.wait_for(
                     self.client.use(checked.namespace, checked.database), self.settings.connect_timeout
                 )
+                if self.pool is not None:
+                    await self.pool.use(checked.namespace, checked.database, self.settings.connect_timeout)
             except Exception:
                 # the connection is unusable (e.g. closed underneath): drop it; the reopen
                 # below selects the new namespace/database
@@ -379,16 +415,15 @@ class Database:
         """One round trip with reconnect-before-send, timeout and transport error mapping."""
         attempts = self.settings.max_retries + 1
         for attempt in range(attempts):
-            await self._ensure_connected()
+            client, slot, waited = await self._acquire()
             self.requests_sent += 1
             for c in self._counters:
                 c.count += 1
-            client = self.client
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the call in a new Task
                 # (an extra event-loop turn per request, measurable against the raw SDK).
                 async with asyncio.timeout(self.settings.query_timeout):
-                    response = await client.query_raw(text, dict(vars))
+                    response = await self._query_on(client, slot, waited, text, vars)
             except TimeoutError:
                 raise DatabaseUnavailableError(
                     f"no answer within query_timeout={self.settings.query_timeout}s"
@@ -431,6 +466,47 @@ class Database:
                 ) from None
             return self._entries(response, vars)
         raise DatabaseUnavailableError("database unavailable")  # pragma: no cover
+
+    async def _acquire(self) -> tuple[Any, Slot | None, float]:
+        """The connection for the next request: (client, its pool slot or None, seconds waited).
+
+        An end user's requests stay on the primary connection (their sign-in belongs to
+        its session); otherwise the pool picks the least busy connection.
+        """
+        if self.pool is None:
+            await self._ensure_connected()
+            return self.client, None, 0.0
+        start = time.perf_counter()
+        if not self._connected:
+            with self.pool.waiting():
+                await self._ensure_connected()
+        slot = self.pool.choose(self.client, pin_primary=self.end_user is not None or bool(self.open_hooks))
+        return slot.client, slot, time.perf_counter() - start
+
+    async def _query_on(
+        self, client: Any, slot: Slot | None, waited: float, text: str, vars: Mapping[str, Any]
+    ) -> Any:
+        if socket_gone(client):
+            # the SDK's ws client would reconnect by itself, as a new anonymous session
+            raise surrealdb.ConnectionUnavailableError("the connection is closed")
+        if slot is None or self.pool is None:
+            return await client.query_raw(text, dict(vars))
+        with self.pool.lease(slot, waited):
+            return await client.query_raw(text, dict(vars))
+
+    @contextlib.asynccontextmanager
+    async def pinned(self) -> AsyncIterator[None]:
+        """Send this task's requests inside the block on one connection (a no-op without a pool).
+
+        For sequences that must share a server-side session (session variables); a
+        transaction is one request and needs no pin.
+        """
+        if self.pool is None:
+            yield
+            return
+        await self._ensure_connected()
+        async with self.pool.pinned(self.client):
+            yield
 
     @staticmethod
     def _entries(response: Any, vars: Mapping[str, Any]) -> list[Entry]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_serializer, field_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .validation import IDENT_RE
@@ -62,6 +62,23 @@ class DatabaseSettings(BaseSettings):
         default=True,
         description="refuse statement writes until the schema is applied (False for raw use)",
     )
+    pool_size: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="connections to a server URL, each request on the least busy (embedded URLs: 1)",
+    )
+
+    @model_validator(mode="after")
+    def _check_pool(self) -> DatabaseSettings:
+        # one handle owns an embedded store: a second would be another, empty mem://
+        # database or a locked surrealkv:// store
+        if self.pool_size > 1 and self.is_embedded:
+            raise ValueError(
+                "pool_size > 1 needs a server URL (ws://, wss://, http://, https://): "
+                "an embedded engine (mem://, surrealkv://) is served by one connection"
+            )
+        return self
 
     @field_validator("url")
     @classmethod

@@ -32,6 +32,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import surrealdb
+import websockets
+from surrealdb.cbor import dumps, loads
+from websockets.typing import Subprotocol
 from ws_bridge import LABEL, Bridge
 
 from agentical_repo import (
@@ -127,8 +130,11 @@ async def test_one_engine_session_per_socket(bridge: Bridge) -> None:
         assert await signed.query("RETURN 2") in (2, [2])
         with pytest.raises(surrealdb.SurrealError, match="(?i)not allowed|permission"):
             await other.query("CREATE agent SET name = 'x'")
-        with pytest.raises(surrealdb.SurrealError, match="(?i)not allowed"):
-            await _rpc(other, "sessions")  # would list every socket's session: refused
+        # ``sessions`` would list every socket's engine session: the bridge refuses it
+        async with websockets.connect(bridge.url, subprotocols=[Subprotocol("cbor")]) as raw:
+            await raw.send(dumps({"id": "1", "method": "sessions"}))
+            reply = loads(await raw.recv())
+        assert reply["error"]["message"] == "Method not allowed"
     finally:
         await signed.close()
         await other.close()
@@ -138,13 +144,6 @@ async def test_one_engine_session_per_socket(bridge: Bridge) -> None:
         await asyncio.sleep(0.01)
     sessions = (await bridge._call(None, "sessions"))["result"]
     assert len(sessions) == 1, "only the owner session is left once both sockets closed"
-
-
-async def _rpc(client: Any, method: str) -> Any:
-    from surrealdb.request_message.message import RequestMessage
-    from surrealdb.request_message.methods import RequestMethod
-
-    return await client._send(RequestMessage(RequestMethod(method)), method)
 
 
 async def test_frames_are_bounded(bridge: Bridge) -> None:
