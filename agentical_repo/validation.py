@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from types import UnionType
 from typing import Annotated, Any, NoReturn, TypeVar, Union, get_args, get_origin
 
+from pydantic import BaseModel
 from surrealdb import Datetime, Duration, Geometry, NullType, RecordID, Table
 
 from .errors import ValidationError
@@ -224,6 +225,8 @@ def nesting_depth(value: Any, limit: int = MAX_NESTING) -> int:
             children: Iterable[Any] = item.values()
         elif isinstance(item, list | tuple | set | frozenset):
             children = item
+        elif isinstance(item, BaseModel):  # a nested model is stored as an object
+            children = _model_values(item)
         else:
             continue
         depth += 1
@@ -267,10 +270,16 @@ def check_value(value: Any, argument: str, prefix: int = 0) -> None:
                 stack.append(child)
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
+        elif isinstance(item, BaseModel):
+            stack.extend(_model_values(item))
         else:
             problem = scalar_problem(item)
             if problem is not None:
                 raise fail(argument, problem)
+
+
+def _model_values(model: BaseModel) -> list[Any]:
+    return [getattr(model, name) for name in type(model).model_fields]
 
 
 def check_update_path(key: str, value: Any, argument: str = "updates") -> None:
