@@ -19,6 +19,7 @@ __all__ = [
     "AccessDeniedError",
     "AgenticalError",
     "AlreadyExistsError",
+    "BulkWriteError",
     "CommitUnknownError",
     "ConflictError",
     "DatabaseUnavailableError",
@@ -154,6 +155,45 @@ class QueryError(RepositoryError):
     """The engine refused the query itself (parse error, missing table, bad function...)."""
 
     code = "query_error"
+
+
+class BulkWriteError(RepositoryError):
+    """An unordered bulk write (``create_many(..., ordered=False)``) did not write every row.
+
+    Like MongoDB's unordered inserts, every other row was still attempted.
+    ``committed`` is the exact number of rows written; ``failures`` holds
+    ``(index, id, error)`` per refused row (``index`` in the input, ``id`` the
+    entity's UUID, or None for an input that was not an entity); ``unknown`` the
+    indexes of rows whose fate is unknown because the connection failed after
+    sending them (the write was then stopped: ``context["aborted"]``). ``context``
+    carries the same as identifiers: ``committed``, ``failed`` (index, id, code),
+    ``unknown``.
+    """
+
+    code = "bulk_write"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        committed: int,
+        failures: list[tuple[int, Any, AgenticalError]],
+        unknown: list[int] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.committed = committed
+        self.failures = failures
+        self.unknown = list(unknown or [])
+        ctx: dict[str, Any] = {
+            **(context or {}),
+            "committed": committed,
+            "failed": [
+                {"index": i, "id": None if key is None else str(key), "code": err.code}
+                for i, key, err in failures
+            ],
+            "unknown": self.unknown,
+        }
+        super().__init__(message, context=ctx)
 
 
 # --------------------------------------------------------------------------- redaction

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from pydantic import ValidationError as PydanticValidationError
 from surrealdb import RecordID
 
+from ..coalesce import UNORDERED_IN_FLIGHT, UnorderedBulk
 from ..errors import (
     AccessDeniedError,
     AgenticalError,
@@ -499,16 +500,27 @@ class BaseRepository(Generic[M]):
 
     # ------------------------------------------------------------------ bulk
 
-    async def create_many(self, entities: Iterable[M], *, chunk_size: int | None = None) -> int:
+    async def create_many(
+        self, entities: Iterable[M], *, chunk_size: int | None = None, ordered: bool = True
+    ) -> int:
         """Insert entities in chunks (one INSERT per chunk); returns how many were created.
 
-        Accepts any iterable, generators included: only a chunk being sent and the
-        next one being built are in memory, whatever the total. Not atomic across
-        chunks outside a transaction: a failing chunk (e.g. a duplicate id) raises, and
-        the chunks before it stay written; nothing after it is sent. The error says how
-        many rows were committed before the failing chunk (its message, and
-        ``context["committed"]``); each chunk is written whole or not at all (rows the
-        table's PERMISSIONS refuse abort their chunk with ``AccessDeniedError``).
+        Accepts any iterable, generators included: only the chunks being sent and the
+        next one being built are in memory, whatever the total.
+
+        ``ordered=True`` (the default): not atomic across chunks outside a transaction:
+        a failing chunk (e.g. a duplicate id) raises, and the chunks before it stay
+        written; nothing after it is sent. The error says how many rows were committed
+        before the failing chunk (its message, and ``context["committed"]``); each chunk
+        is written whole or not at all (rows the table's PERMISSIONS refuse abort their
+        chunk with ``AccessDeniedError``).
+
+        ``ordered=False`` (like MongoDB's unordered inserts): two chunks are in flight
+        at once and a failing row does not stop the others. A chunk the engine refuses
+        is re-sent row by row in one request, so exactly the bad rows fail; if any row
+        fails, ``BulkWriteError`` reports the number committed and each failed row's
+        index, id and error. Inside a transaction both modes queue the same INSERTs
+        (the transaction is atomic either way).
         """
         size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHUNK_SIZE:
@@ -517,6 +529,10 @@ class BaseRepository(Generic[M]):
             )
         if isinstance(entities, Mapping | str | bytes):
             raise ValidationError("entities must be an iterable of models", context={"argument": "entities"})
+        if ordered is not True and ordered is not False:
+            raise ValidationError("ordered must be True or False", context={"argument": "ordered"})
+        if not ordered and self.tx is None:
+            return await self._create_many_unordered(entities, size)
         total = 0
         committed = 0  # rows of the chunks the engine confirmed (outside a transaction)
         in_flight = 0  # rows of the chunk being sent
@@ -559,6 +575,38 @@ class BaseRepository(Generic[M]):
                 _report_committed(exc, committed)
             raise
         return total
+
+    def _insert_row(self, entity: Any) -> dict[str, Any]:
+        ent = self._check_entity(entity, "entities")
+        row = ent.to_record()
+        row["id"] = RecordID(self.table, ent.id)
+        return row
+
+    async def _create_many_unordered(self, entities: Iterable[M], size: int) -> int:
+        """``create_many(ordered=False)``: two chunks in flight; failing rows isolated and reported."""
+        bulk = UnorderedBulk(self.db, self.table, in_flight=UNORDERED_IN_FLIGHT)
+        index = 0
+        iterator = iter(entities)
+        try:
+            while True:
+                chunk = list(itertools.islice(iterator, size))
+                if not chunk:
+                    break
+                rows: list[tuple[int, uuid.UUID, dict[str, Any]]] = []
+                for e in chunk:
+                    try:
+                        row = self._insert_row(e)
+                        check_payload({"content": row})
+                    except ValidationError as exc:
+                        bulk.refuse(index, getattr(e, "id", None) if isinstance(e, self.model) else None, exc)
+                    else:
+                        rows.append((index, row["id"].id, row))
+                    index += 1
+                if rows and not await bulk.send(rows):
+                    break  # the connection failed: nothing more is sent
+        finally:
+            await bulk.drain()
+        return bulk.result(index)
 
     def _require_filters(self, filters: Mapping[str, Any] | None, all: bool, op: str) -> Sql | None:
         if all is not True and all is not False:  # all="no" is truthy: only the bool means it
