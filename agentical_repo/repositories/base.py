@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 
 from pydantic import ValidationError as PydanticValidationError
 from surrealdb import RecordID
 
+from .. import changes as change_feed
 from ..coalesce import UNORDERED_IN_FLIGHT, UnorderedBulk
 from ..errors import (
     AccessDeniedError,
@@ -30,6 +31,7 @@ from ..errors import (
     ValidationError,
 )
 from ..models import Entity
+from ..models.changes import ChangeBatch, ChangeEvent
 from ..pagination import (
     Page,
     PaginationParams,
@@ -641,6 +643,43 @@ class BaseRepository(Generic[M]):
         result = await self._write(statement, lambda rows: len(rows or []))
         self._invalidate()
         return result
+
+    # ------------------------------------------------------------------ change feed
+
+    async def changes(
+        self, since: str | None = None, *, limit: int = 100, settle: float | None = None
+    ) -> ChangeBatch[M]:
+        """The next ``limit`` committed changes after the cursor ``since``, in commit order.
+
+        ``since=None`` starts at the oldest change the feed retains. Events carry the
+        typed record (the deleted one for a delete) and their own resume cursor; the
+        batch's ``cursor`` continues after the last. A cursor older than the feed's
+        retention raises ``ValidationError(code="cursor_expired")``. See
+        ``agentical_repo.changes`` for the delivery rules (``settle``).
+        """
+        return await change_feed.read_changes(self, since, limit=limit, settle=settle)
+
+    def watch(
+        self,
+        since: str | None = None,
+        *,
+        limit: int = 100,
+        poll_interval: float = 0.05,
+        max_interval: float = 1.0,
+        settle: float | None = None,
+    ) -> AsyncIterator[ChangeEvent[M]]:
+        """Every change after ``since`` (None: from now on), forever: ``async for event in repo.watch()``.
+
+        Polls the feed with backoff (``poll_interval`` doubling to ``max_interval``
+        while idle); persist ``event.cursor`` to resume after a restart.
+        """
+        return change_feed.watch(
+            self, since, limit=limit, poll_interval=poll_interval, max_interval=max_interval, settle=settle
+        )
+
+    async def change_cursor(self, *, settle: float | None = None) -> str:
+        """A cursor for "now": ``changes(since=it)`` returns only changes committed after it."""
+        return await change_feed.current_cursor(self, settle=settle)
 
 
 def _first(value: Any) -> Any:

@@ -49,6 +49,7 @@ from ..surql.statement import Statement
 from ..transaction import Queued, Transaction
 from ..validation import as_uuid, enum_value, fail, require_bool
 from .base import BaseRepository, IdLike
+from .ready import ReadyWatch
 
 __all__ = ["MAX_DEPTH", "TASK_TRANSITIONS", "TaskRepository", "topological_sort"]
 
@@ -513,6 +514,25 @@ class TaskRepository(BaseRepository[Task]):
         """Every status the task entered, oldest first (creation included). Unknown task: ``[]``."""
         rows = await self._read(q.history(self._rid(task_id, "task_id")))
         return [TaskEvent.from_record(row) for row in rows or []]
+
+    def watch_ready(
+        self,
+        workflow_id: IdLike,
+        *,
+        since: str | None = None,
+        poll_interval: float = 0.05,
+        max_interval: float = 1.0,
+        settle: float | None = None,
+    ) -> ReadyWatch:
+        """Each task of the workflow when it becomes ready, once per transition (see ``ready.py``).
+
+        ``async for task in watch``; persist ``watch.cursor`` after handling a task and
+        pass it as ``since`` to resume after a restart without loss or repeats.
+        """
+        workflow = self._key(workflow_id, "workflow_id", table="workflow")
+        return ReadyWatch(
+            self, workflow, since, poll_interval=poll_interval, max_interval=max_interval, settle=settle
+        )
 
 
 def _decode_dependency(row: Any) -> TaskDependency:
