@@ -157,6 +157,7 @@ class Bridge:
         self._engine: AsyncEmbeddedDB | None = None
         self._server: Server | None = None
         self._sockets: set[ServerConnection] = set()
+        self._numbers: dict[ServerConnection, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -226,6 +227,14 @@ class Bridge:
             _abort(ws)
         return len(sockets)
 
+    def drop(self, number: int) -> bool:
+        """Abort the socket accepted as number ``number`` (1 = the first); False if it is gone."""
+        for ws, n in list(self._numbers.items()):
+            if n == number:
+                _abort(ws)
+                return True
+        return False
+
     @property
     def open_sockets(self) -> int:
         return len(self._sockets)
@@ -255,6 +264,7 @@ class Bridge:
         self.stats.sockets_opened += 1
         number = self.stats.sockets_opened
         self._sockets.add(ws)
+        self._numbers[ws] = number
         self.stats.sockets_open = len(self._sockets)
         own = await self._attach()
         #: sessions the client attached itself -> the engine sessions standing in for them
@@ -272,6 +282,7 @@ class Bridge:
             pass
         finally:
             self._sockets.discard(ws)
+            self._numbers.pop(ws, None)
             self.stats.sockets_open = len(self._sockets)
             for session in (own, *mapped.values()):
                 with contextlib.suppress(Exception):
