@@ -3,7 +3,8 @@
 Build one per ``Database`` (``Repositories(db)``) and hand it, or single
 repositories from it, to application code. ``transaction()`` yields the same
 container bound to a buffered transaction: its writes are queued and sent as one
-``BEGIN … COMMIT`` block when the ``async with`` block ends.
+``BEGIN … COMMIT`` block when the ``async with`` block ends. Opened inside another
+such block (on either container), it joins the enclosing transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from ..errors import TransactionError
+from ..transaction import Transaction, joinable
 from .agents import AgentRepository
 from .base import BaseRepository
 from .cache import CacheConfig, ReadCache
@@ -25,7 +28,6 @@ from .workflows import WorkflowRepository
 
 if TYPE_CHECKING:
     from ..database import Database
-    from ..transaction import Transaction
 
 __all__ = ["CACHEABLE", "Repositories"]
 
@@ -81,13 +83,30 @@ class Repositories:
         return dict(self._caches)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Repositories]:
+    async def transaction(self, *, max_size: int | None = None) -> AsyncIterator[Repositories]:
         """``async with repos.transaction() as tx:`` — ``tx`` is this container, buffered.
 
         Write methods queue their statement and return a ``Queued`` handle; read
         methods raise ``TransactionError``. On exit everything is sent as one
         atomic request; an exception inside the block sends nothing. After commit,
         ``tx.tx.results`` holds each queued statement's decoded result.
+
+        Inside another transaction block on the same database (``tx.transaction()``,
+        or ``repos.transaction()`` again in the same task) the inner block joins the
+        enclosing transaction: nothing is sent when it ends, everything commits once
+        with the outermost block, and an exception escaping the inner block discards
+        the whole transaction. ``max_size`` (default ``MAX_TRANSACTION_SIZE``) bounds the
+        writes one transaction may hold; it cannot be given to a joining block.
         """
-        async with self.db.transaction() as transaction:
+        outer = joinable(self.db, self.tx)
+        if outer is not None:
+            if max_size is not None:
+                raise TransactionError(
+                    "max_size belongs to the outermost transaction block; this block joins it",
+                    context={"argument": "max_size"},
+                )
+            async with outer.joined():
+                yield Repositories(self.db, _tx=outer, _caches=self._caches)
+            return
+        async with Transaction(self.db, max_size=max_size) as transaction:
             yield Repositories(self.db, _tx=transaction, _caches=self._caches)

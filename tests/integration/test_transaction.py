@@ -23,7 +23,7 @@ from agentical_repo import (
 )
 from agentical_repo.models import Agent, AgentStatus, Tool
 from agentical_repo.surql.statement import Statement
-from agentical_repo.transaction import Queued, Transaction, TransactionState
+from agentical_repo.transaction import MAX_TRANSACTION_SIZE, Queued, Transaction, TransactionState
 
 EngineUrl = tuple[str, "str | None", "str | None"]
 
@@ -251,7 +251,8 @@ def durable_settings(engine_url: EngineUrl, tmp_path: Path, **kw: Any) -> Databa
     url, user, password = engine_url
     if url.startswith(("mem://", "memory://")):
         url, user, password = f"surrealkv://{tmp_path / 'kv'}", None, None
-    settings = make_settings(url, user, password, **kw)
+    # raw counter/log tables of the test's own, not the library's schema
+    settings = make_settings(url, user, password, require_schema=False, **kw)
     return settings.model_copy(update={"database": f"tx_{uuid.uuid4().hex}"})
 
 
@@ -402,3 +403,90 @@ async def test_repositories_transaction_failure_rolls_back_everything(repos: Rep
     assert info.value.context["statement_index"] == 1
     assert await repos.agents.get_by_id(agent.id) is None
     assert await repos.tools.count() == 1
+
+
+# --------------------------------------------------------------------------- size limit
+
+
+def creates(n: int, start: int = 0) -> list[Statement]:
+    return [
+        stmt("CREATE type::record('kv', $k) SET v = $k", "CREATE", "kv", k=i) for i in range(start, start + n)
+    ]
+
+
+async def test_a_transaction_over_the_size_limit_is_refused_before_sending(db: Database) -> None:
+    """The engine's cost per transaction grows faster than its size: a too-large one would
+    time out into CommitUnknownError, so it is refused at commit with nothing sent."""
+    await db.query("DEFINE TABLE kv SCHEMALESS")
+    tx = db.transaction()
+
+    async def run() -> None:
+        async with tx:
+            for st in creates(MAX_TRANSACTION_SIZE + 1):
+                tx.add(st)
+            assert tx.size == MAX_TRANSACTION_SIZE + 1
+
+    with db.count_requests() as sent, pytest.raises(TransactionError) as info:
+        await run()
+    assert sent.count == 0
+    assert info.value.code == "transaction_too_large"
+    assert info.value.context == {"size": MAX_TRANSACTION_SIZE + 1, "max_size": MAX_TRANSACTION_SIZE}
+    assert f"the limit is {MAX_TRANSACTION_SIZE}" in str(info.value)
+    assert "nothing was sent" in str(info.value)
+    assert tx.state is TransactionState.DISCARDED
+    assert await table_ids(db, "kv") == []
+
+
+async def test_a_transaction_at_the_size_limit_commits(db: Database) -> None:
+    async with db.transaction() as tx:
+        for st in creates(MAX_TRANSACTION_SIZE):
+            tx.add(st)
+    assert tx.state is TransactionState.COMMITTED
+    assert (await db.query("SELECT count() FROM kv GROUP ALL"))[0][0]["count"] == MAX_TRANSACTION_SIZE
+
+
+async def test_rows_of_a_multi_row_insert_count_against_the_limit(repos: Repositories) -> None:
+    agents = [Agent(name=f"a{i}", agent_type="t") for i in range(MAX_TRANSACTION_SIZE + 1)]
+
+    async def run() -> None:
+        async with repos.transaction() as tx:
+            await tx.agents.create_many(agents, chunk_size=MAX_TRANSACTION_SIZE + 1)  # one INSERT
+            assert tx.tx is not None
+            assert len(tx.tx) == 1
+
+    with repos.db.count_requests() as sent, pytest.raises(TransactionError) as info:
+        await run()
+    assert sent.count == 0
+    assert info.value.code == "transaction_too_large"
+    assert await repos.agents.count() == 0
+
+
+async def test_the_limit_counts_every_statement_of_a_multi_statement_text(db: Database) -> None:
+    await db.query("DEFINE TABLE kv SCHEMALESS")
+    tx = Transaction(db, max_size=3)
+    tx.add(stmt("CREATE kv:1; CREATE kv:2"))
+    tx.add(stmt("CREATE kv:3; CREATE kv:4"))
+    assert tx.size == 4
+    with pytest.raises(TransactionError, match="4 writes queued, the limit is 3"):
+        await tx.commit()
+    assert await table_ids(db, "kv") == []
+
+
+async def test_max_size_is_per_transaction(repos: Repositories) -> None:
+    async def three(max_size: int) -> None:
+        async with repos.transaction(max_size=max_size) as tx:
+            for name in "abc":
+                await tx.agents.create(Agent(name=name, agent_type="t"))
+
+    with pytest.raises(TransactionError, match="the limit is 2"):
+        await three(2)
+    assert await repos.agents.count() == 0
+    await three(3)
+    assert await repos.agents.count() == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "10"])
+async def test_max_size_must_be_a_positive_integer(db: Database, bad: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        Transaction(db, max_size=bad)
+    assert info.value.context == {"argument": "max_size"}
