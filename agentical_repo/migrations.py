@@ -41,10 +41,11 @@ from .errors import (
     ConflictError,
     QueryError,
     SchemaError,
+    TransactionError,
     ValidationError,
 )
 from .settings import DatabaseSettings
-from .surql.lexer import segments
+from .surql.lexer import segments, statement_keywords
 from .surql.queries import migrations as q
 from .surql.queries.migrations import MIGRATION_TABLE
 from .surql.statement import Statement, compose
@@ -371,21 +372,44 @@ def _failing_index(exc: AgenticalError, statements: list[Statement]) -> int | No
     return found
 
 
+def _progress(f: MigrationFile, applied: list[str]) -> str:
+    """What this run applied before ``f``, in words."""
+    before = f"applied in this run: {', '.join(applied)}" if applied else "no file was applied in this run"
+    return f"{before}; {f.name} and the files after it are still pending"
+
+
 def _file_error(
-    exc: AgenticalError, f: MigrationFile, sql: list[SqlStatement], index: int | None
+    exc: AgenticalError,
+    f: MigrationFile,
+    sql: list[SqlStatement],
+    index: int | None,
+    applied: list[str],
 ) -> AgenticalError:
-    """Rewrite ``exc`` so it names the file, the statement number, its line and first line."""
+    """Rewrite ``exc`` so it names the file, the statement number, its line and first line,
+    and says exactly what this run applied: the files before ``f``, and nothing of ``f``."""
     cause = re.sub(r"^transaction statement #\d+ failed: ", "", exc.message)
-    context = {**exc.context, "file": f.name}
+    context = {**exc.context, "file": f.name, "applied": list(applied)}
+    if isinstance(exc.context.get("answered"), int):
+        # The engine stopped answering partway (a RETURN the up-front check did not see):
+        # what ran before that point may be committed, and the file is not recorded.
+        message = (
+            f"migration {f.name}: the engine ended its transaction early ({cause}); part of "
+            f"{f.name} may have been applied and it is not recorded in {MIGRATION_TABLE}: check "
+            f"the database before running apply again; {_progress(f, applied)}"
+        )
+        return TransactionError(message, code="migration_partial", context=context)
     if index is not None and 1 <= index <= len(sql):
         st = sql[index - 1]
         where = f"statement {index} of {len(sql)} (line {st.line}: {st.first_line[:100]!r})"
         context.update(statement_index=index - 1, line=st.line, statement=st.first_line[:100])
     elif index is not None and index == len(sql) + 1:
-        where = "recording it in _migration"
+        where = f"recording it in {MIGRATION_TABLE}"
     else:
         where = "one of its statements"
-    message = f"migration {f.name} failed at {where}: {cause}; nothing from this file was applied"
+    message = (
+        f"migration {f.name} failed at {where}: {cause}; "
+        f"nothing of {f.name} was applied; {_progress(f, applied)}"
+    )
     kwargs: dict[str, Any] = {"code": exc.code, "context": context}
     if isinstance(exc, ConflictError):
         kwargs["retryable"] = exc.retryable
@@ -399,6 +423,21 @@ def _file_error(
 # BEGIN/COMMIT/CANCEL ends it early, a top-level return short-circuits it (the
 # record would never be written), USE would switch the database mid-file.
 _CONTROL_RE = re.compile(r"^(BEGIN|COMMIT|CANCEL|RETURN|USE)\b", re.IGNORECASE)
+# Definitions store their bodies for later (a function, an event, a field's VALUE or
+# DEFAULT, a param's VALUE): a return inside one does not end the file's transaction.
+_DEFINITION_RE = re.compile(r"^(DEFINE|ALTER)\b", re.IGNORECASE)
+
+
+def _invalid(
+    f: MigrationFile, i: int, st: SqlStatement, what: str, line: int | None = None
+) -> ValidationError:
+    line = st.line if line is None else line
+    return ValidationError(
+        f"migration {f.name}: statement {i} (line {st.line}: {st.first_line[:100]!r}) {what}; "
+        "nothing was applied",
+        code="migration_invalid",
+        context={"file": f.name, "statement_index": i - 1, "line": line},
+    )
 
 
 def _check_file(f: MigrationFile) -> None:
@@ -413,18 +452,37 @@ def _check_file(f: MigrationFile) -> None:
     for i, st in enumerate(sql, 1):
         m = _CONTROL_RE.match(st.text)
         if m:
-            raise ValidationError(
-                f"migration {f.name}: statement {i} (line {st.line}: {st.first_line[:100]!r}) is a top-level "
-                f"{m.group(1).upper()}; a migration file runs inside one transaction the runner manages, "
-                "so it cannot contain BEGIN, COMMIT, CANCEL, RETURN or USE; nothing was applied",
-                code="migration_invalid",
-                context={"file": f.name, "statement_index": i - 1, "line": st.line},
+            raise _invalid(
+                f,
+                i,
+                st,
+                f"is a top-level {m.group(1).upper()}; a migration file runs inside one transaction "
+                "the runner manages, so it cannot contain BEGIN, COMMIT, CANCEL, RETURN or USE",
+            )
+        if _DEFINITION_RE.match(st.text):
+            continue
+        # The engine ends the whole transaction at a RETURN run inside it, nested too (a
+        # block, an IF branch, a subquery): what ran before it commits, the rest and the
+        # file's record never run. So a RETURN statement anywhere outside a definition is
+        # refused (a RETURN clause such as ``RETURN NONE`` is not a statement, and stays).
+        at = next(statement_keywords(st.text, "RETURN"), None)
+        if at is not None:
+            line = st.line + st.text.count("\n", 0, at)
+            raise _invalid(
+                f,
+                i,
+                st,
+                f"contains a RETURN statement (line {line}) inside a block, IF or subquery; "
+                "RETURN ends the transaction each file runs in, so part of the file would be "
+                "applied and the file never recorded: compute the value without RETURN "
+                "(e.g. LET, or the block's last expression)",
+                line,
             )
 
 
-async def _apply_file(db: Database, f: MigrationFile) -> float | None:
+async def _apply_file(db: Database, f: MigrationFile, applied: list[str] | None = None) -> float | None:
     """Apply one file in one atomic request; return its engine-side duration, or None if
-    another runner applied it first."""
+    another runner applied it first. ``applied``: the files this run applied before it."""
     sql = f.statements
     # the file's statements are raw text, lexed once; the guard and the record are ours
     body = [Statement(s.text, operation="MIGRATE") for s in sql]
@@ -436,7 +494,7 @@ async def _apply_file(db: Database, f: MigrationFile) -> float | None:
         if f.name in now and now[f.name].get("checksum") == f.checksum:
             return None  # a concurrent runner applied it first
         index = _failing_index(exc, statements)
-        raise _file_error(exc, f, sql, index) from exc
+        raise _file_error(exc, f, sql, index, applied or []) from exc
     record = results[-1] if results else None
     duration = record.get("duration_ms") if isinstance(record, dict) else None
     return float(duration) if isinstance(duration, int | float) else 0.0
@@ -446,8 +504,10 @@ async def apply(db: Database, directory: str | Path | None = None) -> MigrationR
     """Apply every pending file, in order; idempotent.
 
     Refuses (``ValidationError``, nothing applied) when an applied file changed or
-    is missing. A failing file raises the mapped error naming the file and the
-    statement; files before it stay applied, nothing of it is.
+    is missing, or when a pending file cannot run inside one transaction (a
+    ``RETURN`` statement anywhere outside a definition, ``BEGIN``/``COMMIT``/``USE``).
+    A failing file raises the mapped error naming the file and the statement, and the
+    files this run applied before it (``context["applied"]``); nothing of it is applied.
     """
     files = discover(directory)
     await _bootstrap(db)
@@ -462,7 +522,7 @@ async def apply(db: Database, directory: str | Path | None = None) -> MigrationR
         if f.name in done:
             report.skipped.append(f.name)
             continue
-        duration = await _apply_file(db, f)
+        duration = await _apply_file(db, f, report.applied)
         if duration is None:
             report.skipped.append(f.name)
         else:

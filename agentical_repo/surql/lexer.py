@@ -13,7 +13,14 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-__all__ = ["PARAM_RE", "count_statements", "ends_in_line_comment", "rename_params", "segments"]
+__all__ = [
+    "PARAM_RE",
+    "count_statements",
+    "ends_in_line_comment",
+    "rename_params",
+    "segments",
+    "statement_keywords",
+]
 
 PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -102,3 +109,47 @@ def rename_params(text: str, mapping: dict[str, str]) -> str:
             chunk = PARAM_RE.sub(lambda m: "$" + mapping.get(m.group(1), m.group(1)), chunk)
         out.append(chunk)
     return "".join(out)
+
+
+# One code token: a word (keyword or identifier), a $param, a number, or one other character.
+_TOKEN_RE = re.compile(r"\$[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|\d[\w.]*|\S")
+
+# What may come right before a statement: the start, ";", an opening brace or parenthesis
+# (a block or a subquery), or THEN/ELSE of an IF.
+_STATEMENT_OPENERS = frozenset({None, ";", "{", "(", "THEN", "ELSE"})
+
+
+def statement_keywords(text: str, keyword: str) -> Iterator[int]:
+    """Offsets in ``text`` where ``keyword`` starts a statement, at any nesting depth.
+
+    Only code counts: strings, comments and quoted identifiers (backticks, ``⟨…⟩``) are
+    skipped. A statement starts at the beginning, after ``;``, ``{``, ``(``, ``THEN`` or
+    ``ELSE``; so the same word used as a clause (``CREATE … RETURN NONE``), a field
+    (``SET return = 1``, ``a.return``), a parameter (``$return``) or an object key
+    (``{ return: 1 }``) is not reported. Case-insensitive, like SurrealQL keywords.
+    """
+    word = keyword.upper()
+    previous: str | None = None
+    pending: int | None = None  # offset of a candidate waiting to see the next token
+    offset = 0
+    for is_code, chunk in segments(text):
+        if not is_code:
+            if not chunk.startswith(("--", "//", "#", "/*")):  # a string or quoted identifier
+                if pending is not None:
+                    yield pending
+                    pending = None
+                previous = "'"
+            offset += len(chunk)
+            continue
+        for m in _TOKEN_RE.finditer(chunk):
+            upper = m.group().upper()
+            if pending is not None:
+                if upper != ":":  # ``{ return: 1 }`` is an object key, not a statement
+                    yield pending
+                pending = None
+            if upper == word and previous in _STATEMENT_OPENERS:
+                pending = offset + m.start()
+            previous = upper
+        offset += len(chunk)
+    if pending is not None:
+        yield pending

@@ -155,7 +155,8 @@ async def test_a_failing_file_leaves_nothing_and_names_file_and_statement(
     assert "statement 3 of 4" in msg
     assert "line 4" in msg
     assert "DEFINE INDEX half_missing ON half" in msg
-    assert "nothing from this file was applied" in msg
+    assert "nothing of 0002_half.surql was applied" in msg
+    assert "applied in this run: 0001_widget.surql" in msg
     assert info.value.context["file"] == "0002_half.surql"
     assert info.value.context["statement_index"] == 2
     # 0001 committed; nothing of 0002 (not even its first statement, nor its record)
