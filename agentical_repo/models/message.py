@@ -28,6 +28,8 @@ class Message(Entity):
     user_id: UUID | None = None
     agent_id: UUID | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    #: Optional vector for semantic recall; its length must match the index (0017).
+    embedding: list[float] | None = None
     version: int = Field(default=1, ge=1)
 
 

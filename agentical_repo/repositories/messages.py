@@ -18,16 +18,20 @@ that is returned (see docs/security.md for what the order itself can reveal).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from surrealdb import RecordID
 
 from ..errors import ValidationError
-from ..models import Message, SearchHit
+from ..models import Message, MessageRole, SearchHit
+from ..models.recall import HybridHit, VectorHit
 from ..pagination import Page
 from ..surql.queries import messages as q
 from ..surql.statement import Statement
 from ..validation import as_uuid, fail, page_limit, require_int
+from . import recall
 from .base import BaseRepository, IdLike
 
 __all__ = ["MAX_SEARCH_LENGTH", "MessageRepository", "SearchHit"]
@@ -175,3 +179,62 @@ class MessageRepository(BaseRepository[Message]):
     async def count_conversation(self, conversation_id: IdLike) -> int:
         """Number of messages in a conversation."""
         return await self.count({"conversation_id": as_uuid(conversation_id, "conversation_id")})
+
+    async def semantic_search(
+        self,
+        vector: Sequence[float],
+        *,
+        limit: int = 10,
+        conversation_id: IdLike | None = None,
+        role: MessageRole | str | None = None,
+        user_id: IdLike | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        ef: int | None = None,
+    ) -> list[VectorHit]:
+        """The ``limit`` messages whose ``embedding`` is nearest to ``vector`` (HNSW KNN), nearest first.
+
+        Filters narrow the search itself; ``ef`` is the search width (see ``recall.py``).
+        """
+        return await recall.semantic_search(
+            self,
+            vector,
+            limit=limit,
+            conversation_id=conversation_id,
+            role=role,
+            user_id=user_id,
+            created_after=created_after,
+            created_before=created_before,
+            ef=ef,
+        )
+
+    async def hybrid_search(
+        self,
+        text: str,
+        vector: Sequence[float],
+        *,
+        limit: int = 10,
+        candidates: int | None = None,
+        rrf_k: int = recall.DEFAULT_RRF_K,
+        conversation_id: IdLike | None = None,
+        role: MessageRole | str | None = None,
+        user_id: IdLike | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        ef: int | None = None,
+    ) -> list[HybridHit]:
+        """BM25 on ``text`` and KNN on ``vector``, fused by reciprocal rank in one request, best first."""
+        return await recall.hybrid_search(
+            self,
+            text,
+            vector,
+            limit=limit,
+            candidates=candidates,
+            rrf_k=rrf_k,
+            conversation_id=conversation_id,
+            role=role,
+            user_id=user_id,
+            created_after=created_after,
+            created_before=created_before,
+            ef=ef,
+        )

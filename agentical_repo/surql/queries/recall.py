@@ -1,0 +1,138 @@
+"""Vector and hybrid recall statements over ``message`` (HNSW index of 0017).
+
+KNN is ``embedding <|k,ef|> $vector``: the engine's grammar takes ``k`` and ``ef``
+only as literals, so both are rendered as checked integer literals
+(``changes.int_literal``); the vector and every filter value are bound. The
+hybrid statement runs the KNN list, the BM25 list and ``search::rrf`` over both in
+one request and returns the three lists with the fused rows.
+
+``vector_index_ddl`` writes the DDL of an application migration that redefines the
+index for another dimension or distance (also literals in DDL, also checked).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from surrealdb import RecordID
+
+from ...errors import ValidationError
+from ..statement import Sql, Statement, Var, sql
+from .changes import int_literal
+
+__all__ = [
+    "DISTANCES",
+    "INDEX_NAME",
+    "MAX_EF",
+    "MAX_K",
+    "RecallFilters",
+    "hybrid",
+    "semantic",
+    "vector_index_ddl",
+]
+
+TABLE = "message"
+INDEX_NAME = "message_embedding"
+MAX_K = 1000
+MAX_EF = 4096
+MAX_DIMENSION = 16384
+DISTANCES = ("COSINE", "EUCLIDEAN", "MANHATTAN")
+
+
+@dataclass(frozen=True)
+class RecallFilters:
+    """The filters every recall query shares (all optional, combined with AND)."""
+
+    conversation: uuid.UUID | None = None
+    role: str | None = None
+    author: RecordID | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    #: on an end user's connection: only their rows take part (see ``semantic``)
+    own_rows_only: bool = False
+
+    def conditions(self) -> list[Sql]:
+        out: list[Sql] = []
+        if self.conversation is not None:
+            out.append(sql("conversation_id = {v}", v=Var(self.conversation, "conversation_id")))
+        if self.role is not None:
+            out.append(sql("role = {v}", v=Var(self.role, "role")))
+        if self.author is not None:
+            out.append(sql("user_id = {v}", v=Var(self.author, "user_id")))
+        if self.created_after is not None:
+            out.append(sql("created_at >= {v}", v=Var(self.created_after, "created_after")))
+        if self.created_before is not None:
+            out.append(sql("created_at < {v}", v=Var(self.created_before, "created_before")))
+        if self.own_rows_only:
+            out.append(Sql(("user_id = $auth.id",)))
+        return out
+
+
+def _knn(vector: Var, k: int, ef: int, filters: RecallFilters) -> Sql:
+    where = [
+        sql(
+            "embedding <|{k},{ef}|> {vec}",
+            k=int_literal(k, "limit", 1, MAX_K),
+            ef=int_literal(ef, "ef", 1, MAX_EF),
+            vec=vector,
+        ),
+        *filters.conditions(),
+    ]
+    return Sql.join(" AND ", where)
+
+
+def semantic(vector: list[float], k: int, ef: int, filters: RecallFilters) -> Statement:
+    """The ``k`` messages nearest to ``vector`` (HNSW, search width ``ef``), nearest first.
+
+    Filters are part of the KNN condition, so the index search itself keeps to the
+    matching rows: ``k`` hits come back whenever ``k`` matching rows have vectors.
+    """
+    text = sql(
+        "SELECT *, vector::distance::knn() AS distance FROM message WHERE {where} ORDER BY distance, id",
+        where=_knn(Var(vector, "vector"), k, ef, filters),
+    )
+    return Statement(text, operation="SELECT", table=TABLE)
+
+
+def hybrid(
+    query: str, vector: list[float], limit: int, candidates: int, ef: int, rrf_k: int, filters: RecallFilters
+) -> Statement:
+    """KNN and BM25 candidate lists fused by ``search::rrf`` in one request.
+
+    Returns ``{vector, text, fused, rows}``: the two ranked id lists (``candidates``
+    each), the fused entries (``id``, ``rrf_score``, ``distance`` / ``text_score``) best
+    first, and the fused messages' rows.
+    """
+    conditions = filters.conditions()
+    text_where = Sql.join(" AND ", [sql("content @1@ {q}", q=Var(query, "query")), *conditions])
+    text = sql(
+        "{ LET $_v = (SELECT id, vector::distance::knn() AS distance FROM message "
+        "WHERE {knn} ORDER BY distance, id); "
+        "LET $_t = (SELECT id, search::score(1) AS text_score, created_at FROM message WHERE {text_where} "
+        "ORDER BY text_score DESC, created_at DESC, id LIMIT {n}); "
+        "LET $_f = search::rrf([$_v, $_t], {limit}, {rrf_k}); "
+        "RETURN { vector: $_v, text: $_t, fused: $_f, rows: (SELECT * FROM $_f.id) }; }",
+        knn=_knn(Var(vector, "vector"), candidates, ef, filters),
+        text_where=text_where,
+        n=Var(candidates, "candidates"),
+        limit=Var(limit, "limit"),
+        rrf_k=Var(rrf_k, "rrf_k"),
+    )
+    return Statement(text, operation="SELECT", table=TABLE)
+
+
+def vector_index_ddl(dimension: int, distance: str = "COSINE", *, m: int = 12, efc: int = 150) -> str:
+    """``DEFINE INDEX OVERWRITE message_embedding …`` for an application migration file."""
+    dim = int_literal(dimension, "dimension", 1, MAX_DIMENSION).text
+    if not isinstance(distance, str) or distance.upper() not in DISTANCES:
+        raise ValidationError(
+            f"distance must be one of {', '.join(DISTANCES)}", context={"argument": "distance"}
+        )
+    m_text = int_literal(m, "m", 2, 128).text
+    efc_text = int_literal(efc, "efc", 8, 4096).text
+    return (
+        f"DEFINE INDEX OVERWRITE {INDEX_NAME} ON {TABLE} FIELDS embedding "
+        f"HNSW DIMENSION {dim} DIST {distance.upper()} TYPE F32 EFC {efc_text} M {m_text};\n"
+    )
