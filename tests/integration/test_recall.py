@@ -179,4 +179,4 @@ def test_vector_index_migration_is_checked_ddl(tmp_path: Path) -> None:
         {"dimension": 8, "distance": "HAMMING; --"},
     ):
         with pytest.raises(ValueError):
-            vector_index_migration(**bad)  # type: ignore[arg-type]
+            vector_index_migration(**bad)
