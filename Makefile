@@ -54,5 +54,11 @@ down:
 test-container: install
 	AGENTICAL_TEST_CONTAINER=1 $(BIN)/python -m pytest -q
 
+# Mutation testing of the core modules (mutation/gate.py, docs/testing.md): every mutant by
+# default; MUTATION_ARGS="--sample 240" runs the fixed seeded sample CI runs.
+.PHONY: mutation
+mutation: install
+	$(BIN)/python mutation/gate.py $(MUTATION_ARGS)
+
 clean:
 	rm -rf .data dist build .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -4,6 +4,7 @@
     python mutation/gate.py --sample 240         # a fixed, seeded sample (CI)
     python mutation/gate.py --group surql        # one group of mutation/modules.toml
     python mutation/gate.py --report             # re-score the last run, run nothing
+    python mutation/gate.py --resume             # re-run the last run's survivors (tests changed)
 
 Each group of ``mutation/modules.toml`` is mutated in its own copy of the tree,
 ``mutants/<group>/`` (git-ignored): the copy holds the package, the tests, the
@@ -85,13 +86,20 @@ def mutmut_table(base: dict[str, object], modules: list[str], tests: list[str]) 
     return "\n".join(lines) + "\n"
 
 
-def prepare(group: dict[str, object]) -> Path:
-    """A fresh copy of the tree for ``group`` with its own ``[tool.mutmut]`` table."""
+def prepare(group: dict[str, object], *, resume: bool = False) -> Path:
+    """A fresh copy of the tree for ``group`` with its own ``[tool.mutmut]`` table.
+
+    ``resume`` keeps the copy and mutmut's results, refreshing only the tests and
+    the configuration (for re-running the survivors after tests were added).
+    """
     work = WORK / str(group["name"])
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    for name in COPIED:
-        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns(*SKIP_DIRS))
+    if not resume:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("tests",) if resume else COPIED:
+        shutil.copytree(
+            ROOT / name, work / name, ignore=shutil.ignore_patterns(*SKIP_DIRS), dirs_exist_ok=True
+        )
     text = (ROOT / "pyproject.toml").read_text()
     base = tomllib.loads(text)["tool"]["mutmut"]
     text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
@@ -190,6 +198,11 @@ def main() -> int:
     parser.add_argument("--sample", type=int, help="run this many mutants, drawn with --seed")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--report", action="store_true", help="score the last run without running mutmut")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the last run; re-run its survivors against the current tests",
+    )
     parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
     args = parser.parse_args()
 
@@ -202,8 +215,17 @@ def main() -> int:
     samples: dict[str, list[str]] = {}
     if not args.report:
         for group in groups:
-            prepare(group)
-        if args.sample:
+            prepare(group, resume=args.resume)
+        if args.resume:
+            for group in groups:
+                work = WORK / group["name"]
+                samples[group["name"]] = [
+                    name
+                    for codes in verdicts(work, group["modules"]).values()
+                    for name, code in codes.items()
+                    if code is None or code in SURVIVED
+                ]
+        elif args.sample:
             counts = {}
             for group in groups:
                 work = WORK / group["name"]
@@ -216,6 +238,8 @@ def main() -> int:
             work = WORK / group["name"]
             log = work / "mutmut.log"
             names = samples.get(group["name"])
+            if args.resume and not names:
+                continue
             print(
                 f"mutation: {group['name']}: {len(names) if names is not None else 'all'} mutants ...",
                 flush=True,
@@ -232,7 +256,7 @@ def main() -> int:
     rows: list[Module] = []
     for group in groups:
         work = WORK / group["name"]
-        only = set(samples[group["name"]]) if args.sample else None
+        only = set(samples[group["name"]]) if args.sample and not args.resume else None
         rows += score(work, group, only, equivalents)
     print(f"\n{'module':45} {'killed':>7} {'surv':>5} {'equiv':>5} {'score':>7}")
     for mod in rows:
@@ -260,7 +284,7 @@ def main() -> int:
     print(f"mutation: {time.monotonic() - started:.0f}s")
     if args.sample and overall < threshold:
         ok = False
-    if not args.sample and not args.report and not args.group:
+    if not args.sample and not args.report and not args.resume and not args.group:
         write_scores(rows)
     print(
         f"mutation gate: {'passed' if ok else 'FAILED'} (threshold {threshold:.0%} of non-equivalent mutants)"
