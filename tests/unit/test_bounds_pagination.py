@@ -6,6 +6,7 @@ Each refusal is asserted with its exact ``context["argument"]``.
 from __future__ import annotations
 
 import pytest
+from strict_errors import refuses
 
 from agentical_repo.pagination import (
     MAX_CURSOR_LENGTH,
@@ -15,7 +16,6 @@ from agentical_repo.pagination import (
     encode_cursor,
 )
 from agentical_repo.validation import MAX_PAGE_LIMIT, page_limit
-from strict_errors import refuses
 
 ORDER = [("name", False), ("id", False)]
 
