@@ -20,6 +20,17 @@ test: install
 	$(BIN)/python -m agentical_repo.testing
 	$(BIN)/python -m pytest --cov=agentical_repo --cov-report=term --cov-fail-under=90 -q
 
+# The suite's ws:// subset a second time, through the loopback bridge (an embedded engine
+# behind a loopback bridge, not a server): docs/transports.md says what each file covers.
+WS_TESTS ?= tests/integration/test_database.py tests/integration/test_transaction.py \
+	tests/integration/test_concurrency.py tests/integration/test_error_mapping.py \
+	tests/integration/test_access_control.py tests/integration/security \
+	tests/integration/repositories/test_base_repository.py tests/integration/repositories/test_tools.py \
+	tests/integration/repositories/test_users.py
+.PHONY: test-ws
+test-ws: install
+	PYTHONPATH=tests $(BIN)/python -m ws_bridge -- $(BIN)/python -m pytest -q -p no:cacheprovider -rs $(WS_TESTS)
+
 lint: install
 	$(BIN)/ruff check agentical_repo tests benchmarks examples
 	$(BIN)/ruff format --check agentical_repo tests benchmarks examples
@@ -35,6 +46,7 @@ fastapi-example: install
 
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_ws.py $(BENCH_WS_ARGS)
 
 schema: install
 	$(BIN)/agentical-repo schema apply --url "$(AGENTICAL_DB_URL)"

@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pydantic
 import pytest
 import pytest_asyncio
 from logfire.testing import CaptureLogfire, get_collected_metrics
+from conftest import load_script
 from logfire.testing import capfire as capfire_fixture  # noqa: F401  (registers the `capfire` fixture)
 from ws_bridge import Bridge
 
@@ -216,3 +218,12 @@ async def test_pool_metrics_and_span_attributes(
     assert {s["attributes"]["db.client.connection.pool.name"] for s in spans} == {pool_name}
     assert {s["attributes"]["agentical.pool.connection"] for s in spans} == {0, 1, 2}
     assert max(s["attributes"]["agentical.pool.in_flight"] for s in spans) == 2
+
+
+async def test_bench_ws_measures_a_pool_configuration(bridge: Bridge) -> None:
+    """``make bench``'s ws workload runs and reports what it measured (smoke size)."""
+    bench = load_script(Path(__file__).resolve().parents[2] / "benchmarks" / "bench_ws.py", "bench_ws")
+    result = await bench.run_one(bridge.url, 2, 5, 20, rows=10)
+    assert (result.pool_size, result.clients, result.ops) == (2, 5, 20)
+    assert 0 < result.p50_ms <= result.p99_ms
+    assert "loopback bridge" in bench.table([result])
