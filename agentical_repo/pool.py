@@ -274,14 +274,14 @@ class ConnectionPool:
             return
         self._refill = asyncio.get_running_loop().create_task(self.fill())
 
-    async def use(self, namespace: str, database: str, timeout: float) -> None:
+    async def use(self, namespace: str, database: str, limit: float) -> None:
         """Switch every extra connection; one that cannot switch is replaced."""
         for slot in list(self.extras):
             if socket_gone(slot.client):
                 await self.discard(slot.client)
                 continue
             try:
-                await asyncio.wait_for(slot.client.use(namespace, database), timeout)
+                await asyncio.wait_for(slot.client.use(namespace, database), limit)
             except Exception:
                 await self.discard(slot.client)
 

@@ -2,9 +2,10 @@
 
 What it measures: ``clients`` concurrent tasks, each calling
 ``repos.agents.list({"name": …})`` (one filtered read of one row of 200, one round trip)
-back to back on one ``Database`` with ``pool_size`` 1, 2 or 4, through the SDK's real WebSocket client. The other end is the *embedded
-engine behind a loopback bridge* (``tests/ws_bridge``, started here as a separate
-process, the way a server would be): its frames are handled by Python, so the numbers
+back to back on one ``Database`` with ``pool_size`` 1, 2 or 4, through the SDK's real
+WebSocket client. The other end is the *embedded engine behind a loopback bridge*
+(``tests/ws_bridge``, started here as a separate process, the way a server would be):
+its frames are handled by Python, so the numbers
 say how the client side and the pool behave, not what a SurrealDB server sustains.
 Not ``agents.get``: concurrent point reads of one table are coalesced into one request
 (``agentical_repo.coalesce``), which would measure the coalescer, not the connections.
@@ -70,7 +71,7 @@ async def run_one(url: str, pool_size: int, clients: int, ops: int, rows: int) -
     settings = DatabaseSettings(
         url=url,
         username="root",
-        password="root",  # noqa: S106 - the bridge's documented test credentials
+        password="root",
         namespace="bench",
         database=f"ws_{uuid.uuid4().hex}",
         pool_size=pool_size,

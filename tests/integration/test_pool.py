@@ -26,8 +26,8 @@ from typing import Any
 import pydantic
 import pytest
 import pytest_asyncio
-from logfire.testing import CaptureLogfire, get_collected_metrics
 from conftest import load_script
+from logfire.testing import CaptureLogfire, get_collected_metrics
 from logfire.testing import capfire as capfire_fixture  # noqa: F401  (registers the `capfire` fixture)
 from ws_bridge import Bridge
 
@@ -212,7 +212,9 @@ async def test_pool_metrics_and_span_attributes(
     ]
     assert maximum == 3
     waits = metrics["db.client.connection.wait_time"]["data"]["data_points"]
-    assert sum(p["count"] for p in waits if p["attributes"]["db.client.connection.pool.name"] == pool_name) >= 6
+    assert (
+        sum(p["count"] for p in waits if p["attributes"]["db.client.connection.pool.name"] == pool_name) >= 6
+    )
     spans = [s for s in capfire.exporter.exported_spans_as_dict() if "db.system.name" in s["attributes"]]
     assert len(spans) == 6
     assert {s["attributes"]["db.client.connection.pool.name"] for s in spans} == {pool_name}
@@ -220,9 +222,12 @@ async def test_pool_metrics_and_span_attributes(
     assert max(s["attributes"]["agentical.pool.in_flight"] for s in spans) == 2
 
 
+BENCH_WS = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_ws.py"
+
+
 async def test_bench_ws_measures_a_pool_configuration(bridge: Bridge) -> None:
     """``make bench``'s ws workload runs and reports what it measured (smoke size)."""
-    bench = load_script(Path(__file__).resolve().parents[2] / "benchmarks" / "bench_ws.py", "bench_ws")
+    bench = load_script(BENCH_WS, "bench_ws")
     result = await bench.run_one(bridge.url, 2, 5, 20, rows=10)
     assert (result.pool_size, result.clients, result.ops) == (2, 5, 20)
     assert 0 < result.p50_ms <= result.p99_ms

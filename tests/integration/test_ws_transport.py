@@ -107,7 +107,7 @@ async def test_anonymous_socket_is_refused_and_root_can_sign_in(bridge: Bridge) 
     await anonymous.connect()
     try:
         await anonymous.use("ws", "anon")
-        with pytest.raises(surrealdb.SurrealError, match="(?i)not allowed|permission"):
+        with pytest.raises(surrealdb.SurrealError, match=r"(?i)not allowed|permission"):
             await anonymous.query("CREATE agent SET name = 'x'")
         with pytest.raises(surrealdb.SurrealError):
             await anonymous.signin({"username": "root", "password": "wrong"})
@@ -128,12 +128,14 @@ async def test_one_engine_session_per_socket(bridge: Bridge) -> None:
         await signed.use("ws", "s")
         await other.use("ws", "s")
         assert await signed.query("RETURN 2") in (2, [2])
-        with pytest.raises(surrealdb.SurrealError, match="(?i)not allowed|permission"):
+        with pytest.raises(surrealdb.SurrealError, match=r"(?i)not allowed|permission"):
             await other.query("CREATE agent SET name = 'x'")
         # ``sessions`` would list every socket's engine session: the bridge refuses it
         async with websockets.connect(bridge.url, subprotocols=[Subprotocol("cbor")]) as raw:
             await raw.send(dumps({"id": "1", "method": "sessions"}))
-            reply = loads(await raw.recv())
+            frame = await raw.recv()
+        assert isinstance(frame, bytes)
+        reply = loads(frame)
         assert reply["error"]["message"] == "Method not allowed"
     finally:
         await signed.close()
@@ -252,10 +254,14 @@ async def test_repos_transaction_dropped_before_the_engine_is_commit_unknown_and
 ) -> None:
     repos = Repositories(ws_db)
     bridge.faults.add("drop", contains="BEGIN TRANSACTION")
-    with pytest.raises(CommitUnknownError):
+
+    async def two_creates() -> None:
         async with repos.transaction() as tx:
             await tx.agents.create(Agent(name="tx1", agent_type="t"))
             await tx.agents.create(Agent(name="tx2", agent_type="t"))
+
+    with pytest.raises(CommitUnknownError):
+        await two_creates()
     assert await repos.agents.count({"name__in": ["tx1", "tx2"]}) == 0
 
 

@@ -142,7 +142,7 @@ class Bridge:
         port: int = 0,
         max_frame: int = DEFAULT_MAX_FRAME,
         root_user: str = "root",
-        root_password: str = "root",  # noqa: S107 - the documented test credentials
+        root_password: str = "root",
     ) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the bridge serves loopback only")
