@@ -44,6 +44,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from .coalesce import Coalescer
 from .errors import (
     AgenticalError,
     CommitUnknownError,
@@ -181,8 +182,10 @@ class Database:
         self._connected = False
         #: set by close(), cleared by connect(): a closed Database refuses requests
         self._closed = False
-        #: (connection, namespace, database) on which the schema was seen applied
-        self._schema_seen: tuple[Any, str, str] | None = None
+        #: connections opened so far: the number names the current connection
+        self._opened = 0
+        #: (connection number, namespace, database) on which the schema was seen applied
+        self._schema_seen: tuple[int, str, str] | None = None
         self._connect_lock = asyncio.Lock()
         self._counters: list[RequestCounter] = []
         self.requests_sent = 0
@@ -195,6 +198,9 @@ class Database:
         self.end_user: surrealdb.RecordID | None = None
         #: the extra connections when ``settings.pool_size > 1`` (server URLs only)
         self.pool: ConnectionPool | None = None
+        #: batches concurrent point reads and single creates per table (``agentical_repo.coalesce``);
+        #: ``db.coalescer.enabled = False`` sends every call on its own
+        self.coalescer = Coalescer(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -241,6 +247,7 @@ class Database:
     async def _open(self) -> None:
         self._client = await self._open_client()
         self._connected = True
+        self._opened += 1
         if self.settings.is_embedded:
             _register_exit_barrier()
         if self.settings.pool_size > 1:
@@ -370,10 +377,9 @@ class Database:
         if self.end_user is not None:  # cannot INFO FOR DB, and cannot define tables either
             return
         await self._ensure_connected()
-        seen = self._schema_seen
-        if seen is not None and seen[0] is self._client and seen[1:] == (self.namespace, self.database):
+        where = (self._opened, self.namespace, self.database)
+        if self._schema_seen == where:
             return
-        where = (self._client, self.namespace, self.database)
         if not await applied_migrations(self):
             raise RepositoryError(
                 SCHEMA_MESSAGE,
@@ -755,5 +761,5 @@ class Database:
     async def apply_schema(self, directory: str | Path | None = None) -> MigrationReport:
         """Apply ``schema/*.surql`` in order (idempotent); see ``agentical_repo.migrations``."""
         report = await apply(self, directory)
-        self._schema_seen = (self._client, self.namespace, self.database)
+        self._schema_seen = (self._opened, self.namespace, self.database)
         return report
