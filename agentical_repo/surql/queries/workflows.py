@@ -216,12 +216,6 @@ def graph(workflow: RecordID) -> Statement:
             wf=wf,
         ),
         sql("LET $_agent_ids = array::distinct((SELECT VALUE agent_id FROM $_tasks WHERE agent_id != NONE))"),
-        sql(
-            "{\n"
-            "    workflow: $_cur,\n"
-            "    tasks: $_tasks,\n"
-            "    agents: (SELECT * FROM $_agent_ids)\n"
-            "  }"
-        ),
+        sql("{\n    workflow: $_cur,\n    tasks: $_tasks,\n    agents: (SELECT * FROM $_agent_ids)\n  }"),
     ]
     return Statement(blocks.block(lines), operation="SELECT", table=TABLE)
