@@ -244,9 +244,11 @@ class TaskRepository(BaseRepository[Task]):
             self._tx_graph(self.tx).created.add(entity.id)
         return created
 
-    async def create_many(self, entities: Iterable[Task], *, chunk_size: int | None = None) -> int:
+    async def create_many(
+        self, entities: Iterable[Task], *, chunk_size: int | None = None, ordered: bool = True
+    ) -> int:
         if self.tx is None or isinstance(entities, Mapping | str | bytes):
-            return await super().create_many(entities, chunk_size=chunk_size)
+            return await super().create_many(entities, chunk_size=chunk_size, ordered=ordered)
         created = self._tx_graph(self.tx).created
 
         def noted(items: Iterable[Task]) -> Iterator[Task]:
@@ -255,7 +257,7 @@ class TaskRepository(BaseRepository[Task]):
                     created.add(item.id)
                 yield item
 
-        return await super().create_many(noted(entities), chunk_size=chunk_size)
+        return await super().create_many(noted(entities), chunk_size=chunk_size, ordered=ordered)
 
     async def delete(self, id: IdLike) -> bool:
         deleted = await super().delete(id)
@@ -335,8 +337,8 @@ class TaskRepository(BaseRepository[Task]):
         ``ValidationError`` with ``code="cycle"`` whose message and ``context["path"]``
         list the cycle's task ids in order (first = last = ``task_id``).
         """
-        source = as_uuid(task_id, "task_id")
-        target = as_uuid(depends_on_id, "depends_on_id")
+        source = as_uuid(task_id, "task_id", "task")
+        target = as_uuid(depends_on_id, "depends_on_id", "task")
         if source == target:
             raise ValidationError(
                 f"a task cannot depend on itself: {source} -> {source}",
@@ -382,7 +384,7 @@ class TaskRepository(BaseRepository[Task]):
 
     async def remove_dependency(self, task_id: IdLike, depends_on_id: IdLike) -> bool:
         """Delete the edge ``task_id → depends_on_id``; False if there was none."""
-        source, target = as_uuid(task_id, "task_id"), as_uuid(depends_on_id, "depends_on_id")
+        source, target = as_uuid(task_id, "task_id", "task"), as_uuid(depends_on_id, "depends_on_id", "task")
         statement = q.remove_dependency(self._rid(source), self._rid(target))
         removed = await self._write(statement, lambda rows: bool(rows))
         if self.tx is not None:

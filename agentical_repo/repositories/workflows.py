@@ -119,7 +119,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
         ``NotFoundError`` if the workflow does not exist. The workflow itself is not
         modified: several executions of one workflow may run at once.
         """
-        execution = WorkflowExecution(workflow_id=as_uuid(workflow_id, "workflow_id"))
+        execution = WorkflowExecution(workflow_id=as_uuid(workflow_id, "workflow_id", "workflow"))
         statement = q.start_execution(
             self._workflow_rid(execution.workflow_id), RecordID("workflow_execution", execution.id)
         )
@@ -145,7 +145,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
         computed by the database. ``NotFoundError`` for an unknown execution;
         ``ConflictError(code="already_finished")`` if it is not running any more.
         """
-        key = as_uuid(execution_id, "execution_id")
+        key = as_uuid(execution_id, "execution_id", "workflow_execution")
         final = _final_status(status)
         if error is not None and (not isinstance(error, str) or len(error) > _MAX_ERROR_LEN):
             raise fail("error", f"must be a string of at most {_MAX_ERROR_LEN} characters")
@@ -178,7 +178,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
 
     async def get_execution(self, execution_id: IdLike) -> WorkflowExecution | None:
         """One execution, or ``None``."""
-        return await self._executions().get_by_id(as_uuid(execution_id, "execution_id"))
+        return await self._executions().get_by_id(as_uuid(execution_id, "execution_id", "workflow_execution"))
 
     async def get_execution_history(
         self, workflow_id: IdLike, *, limit: int = 50, after: str | None = None
@@ -188,7 +188,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
         Pass ``page.next_cursor`` as ``after`` for the next page (``None`` on the last).
         An unknown workflow has no executions: an empty page.
         """
-        key = as_uuid(workflow_id, "workflow_id")
+        key = as_uuid(workflow_id, "workflow_id", "workflow")
         return await self._executions().paginate(
             {"workflow_id": key}, limit=limit, after=after, order_by=("-started_at",)
         )
@@ -204,7 +204,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
         value is stored as null. ``NotFoundError`` if missing; ``ConflictError`` if
         ``expected_version`` is stale.
         """
-        key = as_uuid(workflow_id, "workflow_id")
+        key = as_uuid(workflow_id, "workflow_id", "workflow")
         if not isinstance(state, Mapping) or not state:
             raise ValidationError("state must be a non-empty dict", context={"argument": "state"})
         try:
@@ -225,7 +225,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
         completed / finished executions (running ones are not counted), 0.0 with none.
         ``NotFoundError`` if the workflow does not exist.
         """
-        key = as_uuid(workflow_id, "workflow_id")
+        key = as_uuid(workflow_id, "workflow_id", "workflow")
         try:
             row = await self._read(q.metrics(self._workflow_rid(key)))
         except NotFoundError:
@@ -302,7 +302,7 @@ class WorkflowRepository(BaseRepository[Workflow]):
 
         ``NotFoundError`` if the workflow does not exist.
         """
-        key = as_uuid(workflow_id, "workflow_id")
+        key = as_uuid(workflow_id, "workflow_id", "workflow")
         try:
             row = await self._read(q.graph(self._workflow_rid(key)))
         except NotFoundError:

@@ -41,6 +41,28 @@ CALLS: list[tuple[str, str, Callable[[Repositories], Awaitable[Any]]]] = [
         lambda r: r.playbooks.record_execution(TOOL, "running", []),
     ),
     ("messages.search(user)", "user_id", lambda r: r.messages.search("x", user_id=AGENT)),
+    ("tasks.add_dependency(task)", "task_id", lambda r: r.tasks.add_dependency(TOOL, U)),
+    ("tasks.add_dependency(dep)", "depends_on_id", lambda r: r.tasks.add_dependency(U, TOOL)),
+    ("tasks.remove_dependency", "task_id", lambda r: r.tasks.remove_dependency(TOOL, U)),
+    ("tasks.get_dependencies", "task_id", lambda r: r.tasks.get_dependencies(TOOL)),
+    ("tasks.assign(task)", "task_id", lambda r: r.tasks.assign(TOOL, U)),
+    ("tasks.assign(agent)", "agent_id", lambda r: r.tasks.assign(U, TOOL)),
+    ("tasks.get_ready_tasks", "workflow_id", lambda r: r.tasks.get_ready_tasks(TOOL)),
+    ("tasks.complete", "task_id", lambda r: r.tasks.complete(TOOL)),
+    ("workflows.start_execution", "workflow_id", lambda r: r.workflows.start_execution(TOOL)),
+    ("workflows.finish_execution", "execution_id", lambda r: r.workflows.finish_execution(TOOL, "completed")),
+    ("workflows.get_execution", "execution_id", lambda r: r.workflows.get_execution(TOOL)),
+    ("workflows.get_execution_history", "workflow_id", lambda r: r.workflows.get_execution_history(TOOL)),
+    (
+        "workflows.update_execution_state",
+        "workflow_id",
+        lambda r: r.workflows.update_execution_state(TOOL, {}),
+    ),
+    ("workflows.get_workflow_metrics", "workflow_id", lambda r: r.workflows.get_workflow_metrics(TOOL)),
+    ("workflows.add_task(workflow)", "workflow_id", lambda r: r.workflows.add_task(TOOL, U)),
+    ("workflows.add_task(task)", "task_id", lambda r: r.workflows.add_task(U, TOOL)),
+    ("workflows.get_tasks", "workflow_id", lambda r: r.workflows.get_tasks(TOOL)),
+    ("workflows.get_workflow_graph", "workflow_id", lambda r: r.workflows.get_workflow_graph(TOOL)),
 ]
 
 
