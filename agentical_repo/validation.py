@@ -184,7 +184,7 @@ def _key_problem(key: Any) -> str | None:
     if not isinstance(key, Mapping | list | tuple):
         return scalar_problem(key)
     if nesting_depth(key) > MAX_NESTING:
-        return f"holds a record id nested more than {MAX_NESTING} levels deep"
+        return f"holds a record id nested too deeply (more than {MAX_NESTING} levels)"
     stack: list[Any] = [key]
     while stack:
         item = stack.pop()
@@ -245,8 +245,8 @@ def check_nesting(value: Any, argument: str, prefix: int = 0) -> None:
     stores ``v`` two objects below ``config``, so the field's depth is 2 + depth(v).
     """
     if prefix + nesting_depth(value, MAX_NESTING - prefix) > MAX_NESTING:
-        where = " (its key path included)" if prefix else ""
-        raise fail(argument, f"is nested more than {MAX_NESTING} levels deep{where}")
+        where = ", its key path included" if prefix else ""
+        raise fail(argument, f"is nested too deeply (more than {MAX_NESTING} levels{where})")
 
 
 def check_value(value: Any, argument: str, prefix: int = 0) -> None:
@@ -354,7 +354,9 @@ def check_sendable(values: Mapping[str, Any], argument: str = "vars") -> None:
                 continue
             if isinstance(item, Mapping | list | tuple | set | frozenset):
                 if depth >= MAX_SENDABLE_NESTING:
-                    raise fail(argument, f"${name} is nested more than {MAX_SENDABLE_NESTING} levels deep")
+                    raise fail(
+                        argument, f"${name} is nested too deeply (more than {MAX_SENDABLE_NESTING} levels)"
+                    )
                 if isinstance(item, Mapping):
                     if not all(isinstance(k, str) for k in item):
                         raise fail(argument, f"${name} has an object key that is not a string")
@@ -413,7 +415,7 @@ def _payload_budget(value: Any, budget: int, name: str, key: Any) -> int:
             budget -= len(item)
         elif kind is dict or isinstance(item, Mapping):
             if depth >= MAX_NESTING:
-                _payload_error(f"is nested more than {MAX_NESTING} levels deep", name, key)
+                _payload_error(f"is nested too deeply (more than {MAX_NESTING} levels)", name, key)
             for k, child in item.items():
                 if type(k) is not str:
                     _payload_error("has an object key that is not a string", name, key)
@@ -421,7 +423,7 @@ def _payload_budget(value: Any, budget: int, name: str, key: Any) -> int:
                 stack.append((child, depth + 1))
         elif kind is list or isinstance(item, list | tuple | set | frozenset):
             if depth >= MAX_NESTING:
-                _payload_error(f"is nested more than {MAX_NESTING} levels deep", name, key)
+                _payload_error(f"is nested too deeply (more than {MAX_NESTING} levels)", name, key)
             stack.extend((child, depth + 1) for child in item)
         else:
             if not (
