@@ -23,7 +23,10 @@ Nothing here writes SurrealQL: statements come from ``surql.queries.common``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextvars
+import copy
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_BATCH",
     "UNORDERED_IN_FLIGHT",
+    "Coalescer",
     "UnorderedBulk",
     "run_each",
 ]
@@ -192,3 +196,272 @@ class UnorderedBulk:
                 return
             rows = retry
             await asyncio.sleep(self.db.settings.retry_base_delay)
+
+
+# ---------------------------------------------------------------------------- coalescing
+
+#: A waiting call told to send its own request (the shared one failed, or the
+#: connection's identity changed before it went out): exactly what it would have done
+#: without coalescing.
+_ALONE = object()
+
+#: Span attributes tying each waiting caller's span to the shared request's span.
+REQUEST_ID_ATTRIBUTE = "agentical.coalesced.request_id"
+SIZE_ATTRIBUTE = "agentical.coalesced.size"
+
+
+class _Call:
+    __slots__ = ("future", "key", "request_id", "row")
+
+    def __init__(self, key: Any, future: asyncio.Future[Any], row: dict[str, Any] | None = None) -> None:
+        self.key = key
+        self.future = future
+        self.row = row
+        self.request_id = 0
+
+
+class _Lane:
+    """The calls of one kind, table and identity: ``busy`` requests in flight, the rest queued."""
+
+    __slots__ = ("busy", "queue")
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self.queue: list[_Call] = []
+
+
+LaneKey = tuple[str, str, Any]
+
+
+class Coalescer:
+    """Batches concurrent point reads and single creates of one ``Database``, per table.
+
+    A call arriving while no request of its lane is in flight is sent at once, as it
+    would be without coalescing. Calls arriving while one is in flight wait; when it
+    answers, all of them go out as one request (at most ``MAX_BATCH`` per request).
+    Each waiting caller keeps a span of its own, carrying the shared request's id
+    (``agentical.coalesced.request_id``, also on the shared request's span). The
+    request counter counts the requests actually sent.
+
+    What is never batched: anything in a transaction (the repositories queue those),
+    calls of a task pinned to one pooled connection, and calls made under another
+    identity (the lane key holds ``db.end_user``; a batch whose identity changed before
+    it went out is sent call by call). Switch off with ``db.coalescer.enabled = False``.
+    """
+
+    def __init__(self, db: Database, *, in_flight: int = 1, max_batch: int = MAX_BATCH) -> None:
+        self.db = db
+        self.enabled = True
+        self.in_flight = in_flight
+        self.max_batch = max_batch
+        self._lanes: dict[LaneKey, _Lane] = {}
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ entry points
+
+    async def read(self, table: str, rid: Any, single: Statement, alone: Callable[[], Awaitable[Any]]) -> Any:
+        """The row of ``rid`` (or ``None``); ``alone()`` is the uncoalesced read (a row list)."""
+        lane_key = self._lane_key("read", table)
+        if lane_key is None:
+            return await alone()
+        lane = self._lanes.get(lane_key)
+        if lane is None:
+            lane = self._lanes[lane_key] = _Lane()
+        if lane.busy < self.in_flight and not lane.queue:
+            lane.busy += 1
+            try:
+                return await alone()
+            finally:
+                lane.busy -= 1
+                self._dispatch(lane_key, lane)
+        outcome = await self._wait(lane, [_Call(rid, self._future())], single)
+        return await alone() if outcome is _ALONE else outcome[0]
+
+    async def read_many(
+        self, table: str, rids: Sequence[Any], single: Statement, alone: Callable[[], Awaitable[list[Any]]]
+    ) -> list[Any]:
+        """Rows of ``rids`` (those that exist, as ``alone()`` returns them: one request)."""
+        lane_key = self._lane_key("read", table)
+        if lane_key is None or not rids:
+            return await alone()
+        lane = self._lanes.get(lane_key)
+        if lane is None:
+            lane = self._lanes[lane_key] = _Lane()
+        if lane.busy < self.in_flight and not lane.queue:
+            lane.busy += 1
+            try:
+                return await alone()
+            finally:
+                lane.busy -= 1
+                self._dispatch(lane_key, lane)
+        outcome = await self._wait(lane, [_Call(rid, self._future()) for rid in rids], single)
+        if outcome is _ALONE:
+            return await alone()
+        return [row for row in outcome if row is not None]
+
+    async def create(
+        self,
+        table: str,
+        rid: Any,
+        row: dict[str, Any],
+        single: Statement,
+        alone: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """The stored row of a single create; ``alone()`` is the uncoalesced CREATE."""
+        lane_key = self._lane_key("create", table)
+        if lane_key is None:
+            return await alone()
+        lane = self._lanes.get(lane_key)
+        if lane is None:
+            lane = self._lanes[lane_key] = _Lane()
+        if lane.busy < self.in_flight and not lane.queue:
+            lane.busy += 1
+            try:
+                return await alone()
+            finally:
+                lane.busy -= 1
+                self._dispatch(lane_key, lane)
+        outcome = await self._wait(lane, [_Call(rid, self._future(), row)], single)
+        return await alone() if outcome is _ALONE else outcome[0]
+
+    # ------------------------------------------------------------------ machinery
+
+    def _lane_key(self, kind: str, table: str) -> LaneKey | None:
+        """The lane of a call, or None when it must not be batched."""
+        db = self.db
+        if not self.enabled:
+            return None
+        pool = db.pool
+        if pool is not None and pool._pin.get() is not None:
+            return None  # the caller asked for one connection
+        return (kind, table, db.end_user)
+
+    def _future(self) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _wait(self, lane: _Lane, calls: list[_Call], single: Statement) -> Any:
+        """Queue ``calls`` and wait for the shared request: a list of outcomes, or ``_ALONE``."""
+        lane.queue.extend(calls)
+        with self.db.telemetry.operation(single.operation, single.table, single.text) as span:
+            try:
+                results = [await call.future for call in calls]
+            except BaseException:
+                for call in calls:
+                    call.future.cancel()
+                raise
+            span.set(REQUEST_ID_ATTRIBUTE, calls[0].request_id)
+            if any(r is _ALONE for r in results):
+                span.set("agentical.coalesced.alone", True)
+                return _ALONE
+            return results
+
+    def _dispatch(self, lane_key: LaneKey, lane: _Lane) -> None:
+        """Send what is queued in ``lane`` while it has a free slot; forget an idle lane."""
+        while lane.queue and lane.busy < self.in_flight:
+            batch = [c for c in lane.queue[: self.max_batch] if not c.future.done()]
+            del lane.queue[: self.max_batch]
+            if not batch:
+                continue
+            lane.busy += 1
+            # an empty context: the shared request belongs to none of the callers' traces
+            task = asyncio.get_running_loop().create_task(
+                self._send(lane_key, lane, batch), context=contextvars.Context()
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if not lane.busy and not lane.queue and self._lanes.get(lane_key) is lane:
+            del self._lanes[lane_key]
+
+    async def _send(self, lane_key: LaneKey, lane: _Lane, batch: list[_Call]) -> None:
+        kind, table, identity = lane_key
+        request_id = next(self._ids)
+        for call in batch:
+            call.request_id = request_id
+        try:
+            if self.db.end_user != identity or not self.enabled:
+                _resolve(batch, _ALONE)  # never under another identity than the callers'
+            elif kind == "read":
+                await self._send_read(table, batch, request_id)
+            else:
+                await self._send_create(table, batch, request_id)
+        except BaseException as exc:
+            _resolve(batch, _ALONE)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            lane.busy -= 1
+            self._dispatch(lane_key, lane)
+
+    def _tag(self, request_id: int, size: int) -> Callable[[Any, Any], None]:
+        def tag(span: Any, _result: Any) -> None:
+            span.set(REQUEST_ID_ATTRIBUTE, request_id)
+            span.set(SIZE_ATTRIBUTE, size)
+
+        return tag
+
+    async def _send_read(self, table: str, batch: list[_Call], request_id: int) -> None:
+        keys = list(dict.fromkeys(call.key for call in batch))
+        statement = common.get_records(table, keys)
+        db = self.db
+        try:
+            result = await db._request(
+                statement,
+                idempotent=True,
+                scan=lambda entries: db._check(entries, statement),
+                span_handle=self._tag(request_id, len(batch)),
+            )
+        except AgenticalError:
+            _resolve(batch, _ALONE)  # each caller reads on its own: the outcome it would have had
+            return
+        rows = result[-1] if result else None
+        by_id = {row.get("id"): row for row in rows or [] if isinstance(row, dict)}
+        given: set[Any] = set()
+        for call in batch:
+            row = by_id.get(call.key)
+            if row is not None and call.key in given:
+                row = copy.deepcopy(row)  # every caller decodes its own copy
+            given.add(call.key)
+            if not call.future.done():
+                call.future.set_result(row)
+
+    async def _send_create(self, table: str, batch: list[_Call], request_id: int) -> None:
+        rows = [call.row for call in batch if call.row is not None]
+        statement = common.insert_returning(table, rows)
+        db = self.db
+
+        async def once() -> list[Any]:
+            return await db._request(
+                statement,
+                idempotent=False,
+                scan=lambda entries: db._check(entries, statement),
+                span_handle=self._tag(request_id, len(batch)),
+            )
+
+        try:
+            await db._require_schema((statement,))
+            result = await db._with_conflict_retry(once)
+        except DatabaseUnavailableError as exc:
+            # the INSERT may have been applied: like a lone create, each caller gets the error
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_exception(copy.copy(exc))
+            return
+        except AgenticalError:
+            # the engine refused the INSERT (one transaction: nothing was written): each
+            # caller creates its own row, so only the bad row fails
+            _resolve(batch, _ALONE)
+            return
+        stored = result[-1] if result else None
+        by_id = {row.get("id"): row for row in stored or [] if isinstance(row, dict)}
+        for call in batch:
+            row = by_id.get(call.key)
+            if not call.future.done():
+                # a row PERMISSIONS skipped: its own CREATE answers NONE -> AccessDeniedError
+                call.future.set_result(_ALONE if row is None else row)
+
+
+def _resolve(batch: list[_Call], value: Any) -> None:
+    for call in batch:
+        if not call.future.done():
+            call.future.set_result(value)

@@ -305,10 +305,18 @@ class BaseRepository(Generic[M]):
         """
         entity = self._check_entity(entity)
         rid = RecordID(self.table, entity.id)
-        # in a transaction a refused create must abort the rest: the checked block THROWs
-        build = common.create_record if self.tx is None else common.create_record_checked
-        statement = build(self.table, rid, entity.to_record())
-        return await self._write(statement, self._decode_written)
+        if self.tx is not None:
+            # in a transaction a refused create must abort the rest: the checked block THROWs
+            statement = common.create_record_checked(self.table, rid, entity.to_record())
+            return await self._write(statement, self._decode_written)
+        content = entity.to_record()
+        statement = common.create_record(self.table, rid, content)
+        check_payload(statement.vars)
+        # concurrent creates of this table share one INSERT (a refused row fails only its caller)
+        row = await self.db.coalescer.create(
+            self.table, rid, {**content, "id": rid}, statement, lambda: self.db.execute(statement)
+        )
+        return self._decode_written(row)
 
     async def get_by_id(self, id: IdLike) -> M | None:
         """The entity, or ``None`` when it does not exist."""
@@ -322,11 +330,61 @@ class BaseRepository(Generic[M]):
                 return cast(M, hit)
             self.db.telemetry.cache_event(self.table, False)
             epoch = cache.epoch  # a write evicting meanwhile makes this read too old to keep
-        statement = common.get_record(self.table, RecordID(self.table, key))
-        result = self._decode_optional(await self._read(statement))
+        rid = RecordID(self.table, key)
+        statement = common.get_record(self.table, rid)
+        if self.tx is None:
+            # concurrent point reads of this table share one SELECT (see agentical_repo.coalesce)
+            row = await self.db.coalescer.read(self.table, rid, statement, lambda: self._read(statement))
+        else:
+            row = await self._read(statement)  # refuses: no reads inside a buffered transaction
+        result = self._decode_optional(row)
         if result is not None and cache is not None:
             cache.put(key, result, epoch=epoch)
         return result
+
+    async def get_many(self, ids: Iterable[IdLike]) -> list[M]:
+        """The entities with these ids, in the order asked; missing ids are left out.
+
+        One request for all of them (joined with concurrent point reads of the table).
+        A repeated id is returned once. At most ``MAX_CHUNK_SIZE`` ids.
+        """
+        if isinstance(ids, Mapping | str | bytes) or not isinstance(ids, Iterable):
+            raise ValidationError("ids must be an iterable of ids", context={"argument": "ids"})
+        keys = list(dict.fromkeys(self._key(i, "ids") for i in itertools.islice(ids, MAX_CHUNK_SIZE + 1)))
+        if len(keys) > MAX_CHUNK_SIZE:
+            raise fail("ids", f"must hold at most {MAX_CHUNK_SIZE} ids")
+        if not keys:
+            return []
+        found: dict[uuid.UUID, M] = {}
+        cache = self.cache if self.tx is None and self.db.end_user is None else None  # system reads only
+        epoch = None
+        if cache is not None:
+            for key in keys:
+                hit = cache.get(key)
+                self.db.telemetry.cache_event(self.table, hit is not None)
+                if hit is not None:
+                    found[key] = cast(M, hit)
+            epoch = cache.epoch
+        missing = [RecordID(self.table, k) for k in keys if k not in found]
+        if missing:
+            statement = common.get_records(self.table, missing)
+            if self.tx is None:
+                single = common.get_record(self.table, missing[0])
+                rows = await self.db.coalescer.read_many(
+                    self.table, missing, single, lambda: self._read_rows(statement)
+                )
+            else:
+                rows = await self._read_rows(statement)
+            for row in rows:
+                entity = self._decode(row)
+                found[entity.id] = entity
+                if cache is not None:
+                    cache.put(entity.id, entity, epoch=epoch)
+        return [found[k] for k in keys if k in found]
+
+    async def _read_rows(self, statement: Statement) -> list[Any]:
+        rows = await self._read(statement)
+        return [r for r in rows or [] if r is not None]
 
     async def get(self, id: IdLike) -> M:
         """The entity; ``NotFoundError`` when it does not exist."""

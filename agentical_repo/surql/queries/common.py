@@ -28,9 +28,11 @@ __all__ = [
     "delete_record",
     "find_one",
     "get_record",
+    "get_records",
     "guarded_update",
     "ids_of",
     "insert_records",
+    "insert_returning",
     "keyset_page",
     "keyset_ties_then_rest",
     "list_records",
@@ -45,6 +47,15 @@ __all__ = [
 def get_record(table: str, rid: RecordID) -> Statement:
     """``SELECT * FROM $id``: the record, or no row."""
     return Statement(sql("SELECT * FROM {id}", id=Var(rid, "id")), operation="SELECT", table=table)
+
+
+def get_records(table: str, rids: Sequence[RecordID]) -> Statement:
+    """``SELECT * FROM $ids``: the records that exist among ``rids`` (missing ones give no row).
+
+    Many point reads in one request: ``get_many``, and coalesced ``get_by_id`` calls.
+    """
+    text = sql("SELECT * FROM {ids}", ids=Var(list(rids), "ids"))
+    return Statement(text, operation="SELECT", table=table, batch_size=len(rids))
 
 
 def create_record(table: str, rid: RecordID, content: Mapping[str, Any]) -> Statement:
@@ -263,6 +274,18 @@ def insert_records(table: str, rows: Sequence[Mapping[str, Any]]) -> Statement:
             Sql(("array::len($_ids)",)),
         ]
     )
+    return Statement(text, operation="INSERT", table=table, batch_size=len(rows))
+
+
+def insert_returning(table: str, rows: Sequence[Mapping[str, Any]]) -> Statement:
+    """``INSERT INTO table $rows``: the stored rows (ids inside the rows), for coalesced creates.
+
+    One statement, one engine transaction: a row the engine refuses fails them all (the
+    caller then creates each row on its own); a row PERMISSIONS skip is missing from
+    the answer.
+    """
+    t = Sql((identifier(table, what="table"),))
+    text = sql("INSERT INTO {t} {rows}", t=t, rows=Var([dict(r) for r in rows], "rows"))
     return Statement(text, operation="INSERT", table=table, batch_size=len(rows))
 
 
