@@ -126,6 +126,10 @@ CASES: list[tuple[str, Call, str]] = [
     ("delete_many-empty-filters", lambda r: r.agents.delete_many({}), "filters"),
     ("delete_many-none-filters", lambda r: r.agents.delete_many(None), "filters"),
     ("delete_many-unknown", lambda r: r.agents.delete_many({"nope": 1}), "filters"),
+    ("get_many-str", lambda r: r.agents.get_many(SECRET), "ids"),
+    ("changes-bad-cursor", lambda r: r.agents.changes(SECRET), "since"),
+    ("changes-limit-0", lambda r: r.agents.changes(limit=0), "limit"),
+    ("change_cursor-negative-settle", lambda r: r.agents.change_cursor(settle=-1.0), "settle"),
     # ---------------------------------------------------------------- agents
     ("get_by_type-int", lambda r: r.agents.get_by_type(5), "agent_type"),  # type: ignore[arg-type]
     ("get_active_agents-pagination", lambda r: r.agents.get_active_agents(pagination=5), "pagination"),  # type: ignore[arg-type]
@@ -262,6 +266,8 @@ CASES: list[tuple[str, Call, str]] = [
     ("search-bad-user", lambda r: r.messages.search("hi", user_id=BAD_ID), "user_id"),
     ("search-limit", lambda r: r.messages.search("hi", limit=0), "limit"),
     ("search_with_highlights-empty", lambda r: r.messages.search_with_highlights(""), "text"),
+    ("semantic_search-str-items", lambda r: r.messages.semantic_search([SECRET]), "vector"),  # type: ignore[list-item]
+    ("hybrid_search-empty", lambda r: r.messages.hybrid_search("", [0.1]), "text"),
     ("delete_conversation-bad-uuid", lambda r: r.messages.delete_conversation(BAD_ID), "conversation_id"),
     ("count_conversation-bad-uuid", lambda r: r.messages.count_conversation(BAD_ID), "conversation_id"),
 ]
