@@ -29,7 +29,7 @@ WS_TESTS ?= tests/integration/test_database.py tests/integration/test_transactio
 	tests/integration/repositories/test_users.py
 .PHONY: test-ws
 test-ws: install
-	PYTHONPATH=tests $(BIN)/python -m ws_bridge -- $(BIN)/python -m pytest -q -p no:cacheprovider -rs $(WS_TESTS)
+	PYTHONPATH=tests $(BIN)/python -m ws_bridge --durable -- $(BIN)/python -m pytest -q -p no:cacheprovider -rs $(WS_TESTS)
 
 lint: install
 	$(BIN)/ruff check agentical_repo tests benchmarks examples
@@ -47,6 +47,7 @@ fastapi-example: install
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_ws.py $(BENCH_WS_ARGS)
+	$(BIN)/python benchmarks/bench_memory.py $(BENCH_MEMORY_ARGS)
 
 schema: install
 	$(BIN)/agentical-repo schema apply --url "$(AGENTICAL_DB_URL)"

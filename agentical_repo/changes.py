@@ -20,7 +20,7 @@ Three rules make a cursor safe to persist and resume from:
    engine's clock at the read (``DEFAULT_SETTLE``); the cursor then moves to that
    watermark. A transaction whose commit takes longer than ``settle`` can still be
    overtaken: raise ``settle`` for workloads with huge transactions
-   (docs/memory.md has the measured numbers).
+   (docs/performance.md has the measured numbers).
 2. **Position inside a transaction.** The cursor is ``(versionstamp, index)``, so a
    ``limit`` that cuts a transaction's changes in two resumes at the next change.
 3. **Retention is checked, never assumed.** The feed's retention is read from the

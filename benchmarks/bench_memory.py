@@ -1,0 +1,163 @@
+"""``make bench`` (``python benchmarks/bench_memory.py``): vector memory quality and speed.
+
+For each (messages, dimension, distribution): store the messages with embeddings
+through ``create_many`` (the HNSW index is built as rows arrive: that is the build
+rate), then run ``semantic_search`` for generated queries at the default ``ef`` and
+compare each top 10 with exact brute force (recall@10), timing every call (p50/p99).
+The memory is the process's resident-set growth while storing (engine data + index,
+embedded engine in this process) next to the raw size of the vectors.
+
+Distributions: ``random`` (Gaussian vectors, the hard case for any index: no structure)
+and ``clustered`` (vectors around 50 centres, like embeddings of a few topics).
+
+Default run: 10k messages, dimensions 32 and 384, both distributions. ``--full`` adds
+100k messages (tens of minutes on two cores; pure-Python brute force included).
+``--ef`` runs other search widths too. Results print as a Markdown table and, with
+``--json PATH``, are written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import operator
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agentical_repo import Database, DatabaseSettings, Repositories
+from agentical_repo.models import Message, MessageRole
+from agentical_repo.repositories.recall import DEFAULT_EF, vector_index_migration
+
+QUERIES = 50
+K = 10
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def normalise(v: list[float]) -> list[float]:
+    n = math.sqrt(sum(x * x for x in v)) or 1.0
+    return [x / n for x in v]
+
+
+def vectors(n: int, dim: int, kind: str, rng: random.Random) -> Iterator[list[float]]:
+    centres = [[rng.gauss(0, 1) for _ in range(dim)] for _ in range(50)]
+    for _ in range(n):
+        if kind == "random":
+            yield normalise([rng.gauss(0, 1) for _ in range(dim)])
+        else:
+            c = rng.choice(centres)
+            yield normalise([x + rng.gauss(0, 0.35) for x in c])
+
+
+def exact_top(query: list[float], stored: list[tuple[uuid.UUID, list[float]]]) -> set[uuid.UUID]:
+    scored = [(-sum(map(operator.mul, query, v)), key) for key, v in stored]  # cosine on unit vectors
+    scored.sort()
+    return {key for _, key in scored[:K]}
+
+
+async def run_case(n: int, dim: int, kind: str, efs: list[int], seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    settings = DatabaseSettings(url="mem://", namespace="bench", database=f"m_{uuid.uuid4().hex}")
+    async with Database(settings) as db:
+        await db.apply_schema()
+        await db.query(vector_index_migration(dim, "COSINE"))
+        repos = Repositories(db)
+        conv = uuid.uuid4()
+        stored: list[tuple[uuid.UUID, list[float]]] = []
+
+        def messages() -> Iterator[Message]:
+            for i, v in enumerate(vectors(n, dim, kind, rng)):
+                m = Message(conversation_id=conv, role=MessageRole.USER, content=f"message {i}", embedding=v)
+                stored.append((m.id, v))
+                yield m
+
+        before = rss_bytes()
+        started = time.perf_counter()
+        await repos.messages.create_many(messages(), chunk_size=200)
+        build_s = time.perf_counter() - started
+        grown = rss_bytes() - before
+        queries = list(vectors(QUERIES, dim, kind, rng))
+        truth = [exact_top(q, stored) for q in queries]
+        rows = []
+        for ef in efs:
+            times, found = [], 0
+            for q, exact in zip(queries, truth, strict=True):
+                t0 = time.perf_counter()
+                hits = await repos.messages.semantic_search(q, limit=K, ef=ef)
+                times.append((time.perf_counter() - t0) * 1000)
+                found += len(exact & {h.message.id for h in hits})
+            times.sort()
+            rows.append(
+                {
+                    "messages": n,
+                    "dim": dim,
+                    "kind": kind,
+                    "ef": ef,
+                    "recall_at_10": found / (K * len(queries)),
+                    "p50_ms": statistics.median(times),
+                    "p99_ms": times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)],
+                    "build_rows_per_s": n / build_s,
+                    "rss_growth_mb": grown / 2**20,
+                    "raw_vectors_mb": n * dim * 4 / 2**20,
+                }
+            )
+        return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| messages | dim | vectors | ef | recall@10 | p50 ms | p99 ms | build rows/s "
+        "| RSS growth MB | raw vectors MB |"
+    )
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(
+            f"| {r['messages']:,} | {r['dim']} | {r['kind']} | {r['ef']} | {r['recall_at_10']:.3f} | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['build_rows_per_s']:,.0f} | "
+            f"{r['rss_growth_mb']:.0f} | {r['raw_vectors_mb']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def save(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps(rows, indent=2))
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--full", action="store_true", help="also 100k messages (slow)")
+    parser.add_argument("--sizes", default="10000", help="comma-separated message counts")
+    parser.add_argument("--dims", default="32,384")
+    parser.add_argument("--kinds", default="random,clustered")
+    parser.add_argument("--ef", default=str(DEFAULT_EF), help="comma-separated search widths")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] + ([100_000] if args.full else [])
+    efs = [int(e) for e in args.ef.split(",")]
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        for dim in (int(d) for d in args.dims.split(",")):
+            for kind in args.kinds.split(","):
+                case = await run_case(n, dim, kind, efs, seed=n + dim)
+                rows.extend(case)
+                print(table(case).splitlines()[-1], flush=True)
+    print()
+    print(table(rows))
+    if args.json:
+        save(Path(args.json), rows)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))
