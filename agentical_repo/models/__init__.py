@@ -2,11 +2,13 @@
 
 from .agent import Agent
 from .base import Entity
+from .changes import ChangeBatch, ChangeEvent, ChangeKind
 from .enums import AgentStatus, ExecutionStatus, MessageRole, TaskStatus, WorkflowStatus
 from .graph import TaskDependency, TaskEvent, WorkflowGraph
 from .message import Message, SearchHit
 from .metrics import AgentMetrics, ToolUsageStats, WorkflowMetrics
 from .playbook import Playbook, PlaybookExecution
+from .recall import HybridHit, VectorHit
 from .search import EntityHit, SearchableEntity
 from .task import Task
 from .tool import Capability, Tool, ToolUsage
@@ -19,9 +21,13 @@ __all__ = [
     "AgentMetrics",
     "AgentStatus",
     "Capability",
+    "ChangeBatch",
+    "ChangeEvent",
+    "ChangeKind",
     "Entity",
     "EntityHit",
     "ExecutionStatus",
+    "HybridHit",
     "Message",
     "MessageRole",
     "Playbook",
@@ -36,6 +42,7 @@ __all__ = [
     "ToolUsage",
     "ToolUsageStats",
     "User",
+    "VectorHit",
     "Workflow",
     "WorkflowExecution",
     "WorkflowGraph",
