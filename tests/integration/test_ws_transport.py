@@ -33,6 +33,7 @@ import pytest
 import pytest_asyncio
 import surrealdb
 import websockets
+from surrealdb import Null
 from surrealdb.cbor import dumps, loads
 from websockets.typing import Subprotocol
 from ws_bridge import LABEL, Bridge
@@ -161,6 +162,14 @@ async def test_frames_are_bounded(bridge: Bridge) -> None:
             assert await db.query("RETURN 1") == [1]
         finally:
             await db.close()
+
+
+async def test_null_and_none_cross_the_bridge_unchanged(ws_db: Database) -> None:
+    """The bridge forwards the client's bytes: NULL stays NULL, NONE stays NONE."""
+    stored = await ws_db.query(
+        "CREATE ws_nulls:1 CONTENT { d: $d } RETURN VALUE d", {"d": {"null": Null, "none": None}}
+    )
+    assert stored == [[{"null": Null}]]
 
 
 # ------------------------------------------------------------------ reconnects

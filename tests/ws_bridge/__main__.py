@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from .bridge import DEFAULT_MAX_FRAME, LABEL, Bridge
@@ -26,6 +27,12 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         argv, command = argv[:cut], argv[cut + 1 :]
     parser = argparse.ArgumentParser(prog="python -m ws_bridge", description=__doc__)
     parser.add_argument("--engine-url", default="mem://", help="embedded engine behind the bridge")
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="a surrealkv:// store in a temporary directory (removed at exit) instead of --engine-url; "
+        "mem:// loses concurrent updates of one record (surrealdb#7473), surrealkv:// detects them",
+    )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--port-file", type=Path, help="write the chosen port here once listening")
     parser.add_argument("--max-frame", type=int, default=DEFAULT_MAX_FRAME)
@@ -33,6 +40,14 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 
 async def run(args: argparse.Namespace, command: list[str]) -> int:
+    with contextlib.ExitStack() as stack:
+        if args.durable:
+            store = stack.enter_context(tempfile.TemporaryDirectory(prefix="ws-bridge-"))
+            args.engine_url = f"surrealkv://{store}/store"
+        return await serve(args, command)
+
+
+async def serve(args: argparse.Namespace, command: list[str]) -> int:
     async with Bridge(args.engine_url, port=args.port, max_frame=args.max_frame) as bridge:
         print(f"ws bridge: {bridge.url} ({LABEL}, engine {args.engine_url})", file=sys.stderr, flush=True)
         if args.port_file:

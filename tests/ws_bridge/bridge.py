@@ -44,7 +44,16 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-__all__ = ["LABEL", "Bridge", "BridgeStats", "Fault", "FaultKind", "Faults"]
+__all__ = [
+    "LABEL",
+    "Bridge",
+    "BridgeStats",
+    "Fault",
+    "FaultKind",
+    "Faults",
+    "replace_session",
+    "with_session",
+]
 
 #: How every result obtained through the bridge is to be described.
 LABEL = "embedded engine behind a loopback bridge"
@@ -308,13 +317,14 @@ class Bridge:
             return
         client_session = request.get("session")
         if client_session is None:
-            request["session"] = own
+            forward = with_session(frame, own)
         else:
             key = str(client_session)
             if method == "attach":
                 mapped[key] = str(uuid.uuid4())
             # an unknown session id becomes one the engine has never seen: "session not found"
-            request["session"] = mapped.get(key, str(uuid.uuid5(uuid.NAMESPACE_OID, own + key)))
+            engine_session = mapped.get(key, str(uuid.uuid5(uuid.NAMESPACE_OID, own + key)))
+            forward = replace_session(frame, client_session, engine_session)
             if method == "detach":
                 mapped.pop(key, None)
         params = request.get("params")
@@ -325,7 +335,7 @@ class Bridge:
             return
         if fault is not None and fault.kind == "hang":
             return
-        reply = await self._engine.execute(dumps(request))
+        reply = await self._engine.execute(forward)
         if fault is not None:
             if fault.kind == "drop_after":
                 _abort(ws)
@@ -340,6 +350,58 @@ class Bridge:
         with contextlib.suppress(ConnectionClosed):
             await ws.send(data)
             self.stats.frames_out += 1
+
+
+# ---------------------------------------------------------------------- frame surgery
+#
+# The request is decoded only to be inspected and forwarded as the client's own bytes
+# plus the session: the SDK's decoder maps CBOR null and SurrealDB's NONE (tag 6) both
+# to None, and its encoder writes None as NONE, so a decode/encode round trip would
+# turn every null the client sent into NONE (and a key holding it would vanish).
+
+_SESSION_KEY = dumps("session")
+
+
+def _map_header(frame: bytes) -> tuple[int | None, int]:
+    """(entries, header length) of the top-level CBOR map; entries None if indefinite."""
+    if not frame or frame[0] >> 5 != 5:
+        raise ValueError("a request frame must be a CBOR map")
+    info = frame[0] & 0x1F
+    if info < 24:
+        return info, 1
+    if info == 31:
+        return None, 1
+    width = {24: 1, 25: 2, 26: 4, 27: 8}.get(info)
+    if width is None:
+        raise ValueError("malformed CBOR map header")
+    return int.from_bytes(frame[1 : 1 + width], "big"), 1 + width
+
+
+def _encode_map_header(entries: int) -> bytes:
+    if entries < 24:
+        return bytes([0xA0 | entries])
+    for info, width in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if entries < 1 << (8 * width):
+            return bytes([0xA0 | info]) + entries.to_bytes(width, "big")
+    raise ValueError("map too large")
+
+
+def with_session(frame: bytes, session: str) -> bytes:
+    """``frame`` (a map without a ``session`` key) with ``session: <session>`` added."""
+    entries, header = _map_header(frame)
+    pair = _SESSION_KEY + dumps(session)
+    if entries is None:  # indefinite-length map: insert before the break byte
+        return frame[:-1] + pair + frame[-1:]
+    return _encode_map_header(entries + 1) + frame[header:] + pair
+
+
+def replace_session(frame: bytes, old: object, new: str) -> bytes:
+    """``frame`` with the value of its ``session`` key replaced (the SDK appends it after params)."""
+    old_pair = _SESSION_KEY + dumps(str(old))
+    at = frame.rfind(old_pair)
+    if at < 0:
+        raise ValueError("session key not found in the frame")
+    return frame[:at] + _SESSION_KEY + dumps(new) + frame[at + len(old_pair) :]
 
 
 def _abort(ws: ServerConnection) -> None:
