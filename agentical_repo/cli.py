@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = actions.add_parser(name, help=text, description=text)
         connection(p)
         p.add_argument("--dir", default=None, help="schema directory (default: the packaged schema)")
+        p.add_argument(
+            "--track",
+            action="append",
+            default=[],
+            metavar="NAME=DIR",
+            help="an application migration track, applied after the packaged schema (repeatable, in order)",
+        )
         if name == "verify":
             p.add_argument(
                 "--scratch",
@@ -142,7 +149,7 @@ async def _schema_apply(db: Database, args: argparse.Namespace, console: Console
 
     from . import migrations
 
-    report = await migrations.apply(db, args.dir)
+    report = await migrations.apply(db, args.dir, tracks=getattr(args, "tracks", None))
     for name in report.applied:
         console.print(f"[green]applied[/]  {escape(name)}  ({report.durations_ms[name]:.1f} ms)")
     if report.applied:
@@ -161,7 +168,7 @@ async def _schema_status(db: Database, args: argparse.Namespace, console: Consol
 
     from . import migrations
 
-    report = await migrations.status(db, args.dir)
+    report = await migrations.status(db, args.dir, tracks=getattr(args, "tracks", None))
     table = Table(title=f"schema status: {_where(db.settings)}", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("file", overflow="fold")
     for col in ("state", "sha256", "applied (UTC)", "ms"):
@@ -194,7 +201,9 @@ async def _schema_verify(db: Database, args: argparse.Namespace, console: Consol
 
     from . import migrations
 
-    report = await migrations.verify(db, args.dir, scratch=getattr(args, "scratch", "auto"))
+    report = await migrations.verify(
+        db, args.dir, scratch=getattr(args, "scratch", "auto"), tracks=getattr(args, "tracks", None)
+    )
     if report.ok:
         console.print(f"[green]schema matches[/] the files on {_where(db.settings)}")
         return EXIT_OK
@@ -235,11 +244,27 @@ def _check_dir(args: argparse.Namespace) -> None:
         print(f"warning: --dir {args.dir} holds no .surql files", file=sys.stderr)
 
 
+def _parse_tracks(args: argparse.Namespace) -> None:
+    """``--track NAME=DIR`` options as ``(name, dir)`` pairs; the names are checked by ``Track``."""
+    tracks: list[tuple[str, str]] = []
+    for raw in getattr(args, "track", []) or []:
+        name, sep, directory = raw.partition("=")
+        if not sep or not name or not directory:
+            raise CliError(
+                f"--track takes NAME=DIR, e.g. --track notes=./migrations (got {len(raw)} characters)"
+            )
+        if not Path(directory).is_dir():
+            raise CliError(f"--track {name}: no directory at {directory}")
+        tracks.append((name, directory))
+    args.tracks = tracks
+
+
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
     settings = settings_from(args)
     if args.command == "schema":
         _check_read_only_target(args, settings)
         _check_dir(args)
+        _parse_tracks(args)
         action = SCHEMA_ACTIONS[args.action]
         return asyncio.run(_with_db(settings, lambda db: action(db, args, console)))
     raise CliError(f"unknown command {args.command!r}")  # pragma: no cover - argparse refuses first

@@ -58,7 +58,7 @@ from .errors import (
     error_from_sdk,
     is_filler,
 )
-from .migrations import MigrationReport, applied_migrations, apply
+from .migrations import MigrationReport, TrackLike, applied_migrations, apply
 from .observability import OperationSpan, Telemetry
 from .pool import ConnectionPool, Slot, socket_gone
 from .settings import DatabaseSettings
@@ -758,8 +758,15 @@ class Database:
         """A buffered transaction: ``async with db.transaction() as tx: tx.add(stmt)``."""
         return Transaction(self)
 
-    async def apply_schema(self, directory: str | Path | None = None) -> MigrationReport:
-        """Apply ``schema/*.surql`` in order (idempotent); see ``agentical_repo.migrations``."""
-        report = await apply(self, directory)
+    async def apply_schema(
+        self, directory: str | Path | None = None, *, tracks: Sequence[TrackLike] | None = None
+    ) -> MigrationReport:
+        """Apply ``schema/*.surql`` in order, then each app track's files (idempotent).
+
+        ``tracks``: the application's migration directories, as ``Track(name, dir)``
+        or ``(name, dir)`` pairs, each with its own numbering and checksums; see
+        ``agentical_repo.migrations``.
+        """
+        report = await apply(self, directory, tracks=tracks)
         self._schema_seen = (self._opened, self.namespace, self.database)
         return report

@@ -26,11 +26,12 @@ second process cannot even open it while a runner holds it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIGRATION_TABLE",
+    "PACKAGED_TRACK",
     "Difference",
     "DriftReport",
     "MigrationFile",
@@ -64,8 +66,10 @@ __all__ = [
     "Scratch",
     "SqlStatement",
     "StatusReport",
+    "Track",
     "applied_migrations",
     "apply",
+    "as_tracks",
     "definitions",
     "diff_definitions",
     "discover",
@@ -97,6 +101,82 @@ def schema_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return here.parent / "schema"
+
+
+# --------------------------------------------------------------------------- tracks
+
+#: Name of the packaged track (``schema/``). Its records keep their bare file names.
+PACKAGED_TRACK = "agentical"
+TRACK_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
+
+
+@dataclass(frozen=True)
+class Track:
+    """A directory of numbered ``.surql`` files with its own numbering and checksums.
+
+    The packaged schema is the track ``agentical``; an application adds its own
+    tables in tracks of its own (``Track("notes", "migrations/")``), applied after
+    the packaged one, in the order given. A track's files are recorded in
+    ``_migration`` as ``<track>/<file>`` (the packaged track's as ``<file>``), so two
+    tracks may both have a ``0001_init.surql``.
+    """
+
+    name: str
+    directory: Path
+
+    def __init__(self, name: str, directory: str | Path) -> None:
+        if not isinstance(name, str) or not TRACK_RE.match(name) or name == PACKAGED_TRACK:
+            raise ValidationError(
+                f"track name must match ^[a-z][a-z0-9_-]*$ (at most 63 characters) and differ from "
+                f"{PACKAGED_TRACK!r}",
+                context={"argument": "track"},
+            )
+        if not isinstance(directory, str | Path):
+            raise ValidationError("a track's directory must be a path", context={"argument": "track"})
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "directory", Path(directory))
+
+    def record_name(self, file_name: str) -> str:
+        return f"{self.name}/{file_name}"
+
+
+TrackLike = Track | tuple[str, "str | Path"]
+
+
+def as_tracks(tracks: Sequence[TrackLike] | None) -> list[Track]:
+    """App tracks from ``Track`` objects or ``(name, directory)`` pairs; names must be unique."""
+    if tracks is None:
+        return []
+    if isinstance(tracks, str | bytes | Path) or not isinstance(tracks, Sequence):
+        raise ValidationError(
+            "tracks must be a list of Track or (name, directory)", context={"argument": "tracks"}
+        )
+    out: list[Track] = []
+    for item in tracks:
+        if isinstance(item, Track):
+            out.append(item)
+        elif isinstance(item, tuple) and len(item) == 2:
+            out.append(Track(item[0], item[1]))
+        else:
+            raise ValidationError(
+                "tracks must be a list of Track or (name, directory)", context={"argument": "tracks"}
+            )
+    names = [t.name for t in out]
+    if len(set(names)) != len(names):
+        raise ValidationError("each track name may be given once", context={"argument": "tracks"})
+    return out
+
+
+def _track_of(record_name: str) -> str:
+    return record_name.split("/", 1)[0] if "/" in record_name else PACKAGED_TRACK
+
+
+def _in_track(applied: Mapping[str, Mapping[str, Any]], track: Track | None) -> dict[str, Mapping[str, Any]]:
+    """The records of one track (keyed by recorded name)."""
+    if track is None:
+        return {name: row for name, row in applied.items() if "/" not in name}
+    prefix = f"{track.name}/"
+    return {name: row for name, row in applied.items() if name.startswith(prefix)}
 
 
 # --------------------------------------------------------------------------- files
@@ -212,12 +292,13 @@ def discover(directory: str | Path | None = None) -> list[MigrationFile]:
 class MigrationState:
     """One migration as the database and the directory see it."""
 
-    name: str
+    name: str  # as recorded: ``<file>`` for the packaged track, ``<track>/<file>`` for app tracks
     state: Literal["applied", "pending", "changed", "missing"]
     checksum: str | None  # of the file (None when the file is missing)
     applied_checksum: str | None = None
     applied_at: datetime | None = None
     duration_ms: float | None = None
+    track: str = PACKAGED_TRACK
 
 
 @dataclass
@@ -264,13 +345,21 @@ async def applied_migrations(db: Database) -> dict[str, dict[str, Any]]:
     return {row["name"]: row for row in rows or []}
 
 
-def _compare(files: list[MigrationFile], applied: Mapping[str, Mapping[str, Any]]) -> StatusReport:
-    report = StatusReport()
+def _compare(
+    files: list[MigrationFile],
+    applied: Mapping[str, Mapping[str, Any]],
+    track: Track | None = None,
+    report: StatusReport | None = None,
+) -> StatusReport:
+    """Files against records, for one track (``None``: the packaged one)."""
+    report = report if report is not None else StatusReport()
+    records = _in_track(applied, track)
+    label = PACKAGED_TRACK if track is None else track.name
     by_name = {f.name: f for f in files}
     for f in files:
-        row = applied.get(f.name)
+        row = records.get(f.name)
         if row is None:
-            report.migrations.append(MigrationState(f.name, "pending", f.checksum))
+            report.migrations.append(MigrationState(f.name, "pending", f.checksum, track=label))
             continue
         state: Literal["applied", "changed"] = "applied" if row.get("checksum") == f.checksum else "changed"
         report.migrations.append(
@@ -281,21 +370,59 @@ def _compare(files: list[MigrationFile], applied: Mapping[str, Mapping[str, Any]
                 row.get("checksum"),
                 row.get("applied_at"),
                 row.get("duration_ms"),
+                track=label,
             )
         )
-    for name in sorted(set(applied) - set(by_name)):
-        row = applied[name]
+    for name in sorted(set(records) - set(by_name)):
+        row = records[name]
         report.migrations.append(
             MigrationState(
-                name, "missing", None, row.get("checksum"), row.get("applied_at"), row.get("duration_ms")
+                name,
+                "missing",
+                None,
+                row.get("checksum"),
+                row.get("applied_at"),
+                row.get("duration_ms"),
+                track=label,
             )
         )
     return report
 
 
-async def status(db: Database, directory: str | Path | None = None) -> StatusReport:
-    """Applied / pending / changed / missing migrations, with checksums. Writes nothing."""
-    return _compare(discover(directory), await applied_migrations(db))
+def _discover_all(
+    directory: str | Path | None, tracks: list[Track]
+) -> list[tuple[Track | None, list[MigrationFile]]]:
+    """Every track's files, packaged track first (all read before anything is sent).
+
+    An app track's files carry their recorded name (``<track>/<file>``), so reports,
+    errors and ``_migration`` records all name them the same way.
+    """
+    out: list[tuple[Track | None, list[MigrationFile]]] = [(None, discover(directory))]
+    for t in tracks:
+        files = [dataclasses.replace(f, name=t.record_name(f.name)) for f in discover(t.directory)]
+        out.append((t, files))
+    return out
+
+
+def _compare_all(
+    found: list[tuple[Track | None, list[MigrationFile]]], applied: Mapping[str, Mapping[str, Any]]
+) -> StatusReport:
+    report = StatusReport()
+    for track, files in found:
+        _compare(files, applied, track, report)
+    return report
+
+
+async def status(
+    db: Database, directory: str | Path | None = None, *, tracks: Sequence[TrackLike] | None = None
+) -> StatusReport:
+    """Applied / pending / changed / missing migrations of every track, with checksums. Writes nothing.
+
+    ``directory`` overrides the packaged schema directory; ``tracks`` are the
+    application's tracks. Records of tracks not given here are not reported.
+    """
+    found = _discover_all(directory, as_tracks(tracks))
+    return _compare_all(found, await applied_migrations(db))
 
 
 def _refuse_if_unsafe(report: StatusReport) -> None:
@@ -500,34 +627,39 @@ async def _apply_file(db: Database, f: MigrationFile, applied: list[str] | None 
     return float(duration) if isinstance(duration, int | float) else 0.0
 
 
-async def apply(db: Database, directory: str | Path | None = None) -> MigrationReport:
-    """Apply every pending file, in order; idempotent.
+async def apply(
+    db: Database, directory: str | Path | None = None, *, tracks: Sequence[TrackLike] | None = None
+) -> MigrationReport:
+    """Apply every pending file of every track, packaged track first; idempotent.
 
-    Refuses (``ValidationError``, nothing applied) when an applied file changed or
-    is missing, or when a pending file cannot run inside one transaction (a
-    ``RETURN`` statement anywhere outside a definition, ``BEGIN``/``COMMIT``/``USE``).
+    Refuses (``ValidationError``, nothing applied) when an applied file of any track
+    changed or is missing, or when a pending file cannot run inside one transaction
+    (a ``RETURN`` statement anywhere outside a definition, ``BEGIN``/``COMMIT``/``USE``).
     A failing file raises the mapped error naming the file and the statement, and the
     files this run applied before it (``context["applied"]``); nothing of it is applied.
+    Report names are as recorded: ``<file>`` for the packaged track, ``<track>/<file>``
+    for app tracks.
     """
-    files = discover(directory)
+    found = _discover_all(directory, as_tracks(tracks))
     await _bootstrap(db)
-    report_status = _compare(files, await applied_migrations(db))
+    report_status = _compare_all(found, await applied_migrations(db))
     _refuse_if_unsafe(report_status)
     done = set(report_status.applied)
-    for f in files:
-        if f.name not in done:
-            _check_file(f)
+    pending = [f for _, files in found for f in files if f.name not in done]
+    for f in pending:
+        _check_file(f)
     report = MigrationReport()
-    for f in files:
-        if f.name in done:
-            report.skipped.append(f.name)
-            continue
-        duration = await _apply_file(db, f, report.applied)
-        if duration is None:
-            report.skipped.append(f.name)
-        else:
-            report.applied.append(f.name)
-            report.durations_ms[f.name] = duration
+    for _, files in found:
+        for f in files:
+            if f.name in done:
+                report.skipped.append(f.name)
+                continue
+            duration = await _apply_file(db, f, report.applied)
+            if duration is None:
+                report.skipped.append(f.name)
+            else:
+                report.applied.append(f.name)
+                report.durations_ms[f.name] = duration
     return report
 
 
@@ -543,15 +675,17 @@ class Difference:
     name: str  # e.g. "agent", "agent.name", "tool.tool_name"
     expected: str | None  # definition built from the files
     actual: str | None  # definition in the live database
+    track: str | None = None  # the track whose files define it (None: defined by no track)
 
     @property
     def label(self) -> str:
         return f"{self.what} {self.name}"
 
     def __str__(self) -> str:
+        where = f" [{self.track}]" if self.track and self.track != PACKAGED_TRACK else ""
         if self.kind == "changed":
-            return f"changed {self.label}: expected `{self.expected}`, found `{self.actual}`"
-        return f"{self.kind} {self.label}"
+            return f"changed {self.label}{where}: expected `{self.expected}`, found `{self.actual}`"
+        return f"{self.kind} {self.label}{where}"
 
 
 @dataclass
@@ -614,28 +748,47 @@ def diff_definitions(expected: Definitions, actual: Definitions) -> list[Differe
 Scratch = Literal["auto", "embedded", "server"]
 
 
-async def _definitions_from_files(scratch: Database, directory: str | Path | None) -> Definitions:
+#: (definitions the files build, the track that last defined each one)
+Built = tuple[Definitions, dict[tuple[str, str], str]]
+
+
+async def _definitions_from_files(
+    scratch: Database, directory: str | Path | None, tracks: list[Track]
+) -> Built:
+    """Apply the tracks one by one to ``scratch``; each definition belongs to the last
+    track that added or changed it."""
     await scratch.connect()
     await apply(scratch, directory)
-    return await definitions(scratch)
+    built = await definitions(scratch)
+    owner = dict.fromkeys(built, PACKAGED_TRACK)
+    for i, track in enumerate(tracks):
+        await apply(scratch, directory, tracks=tracks[: i + 1])
+        now = await definitions(scratch)
+        owner.update({key: track.name for key, ddl in now.items() if built.get(key) != ddl})
+        built = now
+    return built, owner
 
 
-async def _embedded_scratch(db: Database, directory: str | Path | None) -> Definitions:
+async def _embedded_scratch(db: Database, directory: str | Path | None, tracks: list[Track]) -> Built:
     """A separate in-process ``mem://`` engine (of ``db``'s class): nothing touches the live database."""
-    scratch = type(db)(DatabaseSettings(url="mem://", namespace="verify", database="scratch", max_retries=0))
+    scratch = type(db)(
+        DatabaseSettings(
+            url="mem://", namespace="verify", database="scratch", max_retries=0, require_schema=False
+        )
+    )
     try:
-        return await _definitions_from_files(scratch, directory)
+        return await _definitions_from_files(scratch, directory, tracks)
     finally:
         await scratch.close()
 
 
-async def _server_scratch(db: Database, directory: str | Path | None) -> Definitions:
+async def _server_scratch(db: Database, directory: str | Path | None, tracks: list[Track]) -> Built:
     """A fresh database on the live server (same engine version, so the same canonical
     DDL text), through a second connection; removed afterwards."""
     name = f"_verify_{uuid.uuid4().hex}"
     scratch = type(db)(db.settings.model_copy(update={"database": name}))
     try:
-        return await _definitions_from_files(scratch, directory)
+        return await _definitions_from_files(scratch, directory, tracks)
     finally:
         try:
             if scratch.connected:
@@ -644,7 +797,9 @@ async def _server_scratch(db: Database, directory: str | Path | None) -> Definit
             await scratch.close()
 
 
-async def _scratch_definitions(db: Database, directory: str | Path | None, scratch: Scratch) -> Definitions:
+async def _scratch_definitions(
+    db: Database, directory: str | Path | None, scratch: Scratch, tracks: list[Track]
+) -> Built:
     """Apply the files to a throwaway database and read its definitions.
 
     ``auto``: an embedded live database is compared with an embedded ``mem://``
@@ -658,19 +813,24 @@ async def _scratch_definitions(db: Database, directory: str | Path | None, scrat
     if mode == "auto":
         mode = "embedded" if db.settings.is_embedded else "server"
     if mode == "embedded":
-        return await _embedded_scratch(db, directory)
+        return await _embedded_scratch(db, directory, tracks)
     try:
-        return await _server_scratch(db, directory)
+        return await _server_scratch(db, directory, tracks)
     except QueryError:
         if scratch != "auto":
             raise
-        return await _embedded_scratch(db, directory)
+        return await _embedded_scratch(db, directory, tracks)
 
 
 async def verify(
-    db: Database, directory: str | Path | None = None, *, scratch: Scratch = "auto"
+    db: Database,
+    directory: str | Path | None = None,
+    *,
+    scratch: Scratch = "auto",
+    tracks: Sequence[TrackLike] | None = None,
 ) -> DriftReport:
-    """Compare the live schema with the one the files build; report each difference by name.
+    """Compare the live schema with the one the files of every track build; report each
+    difference by name, with the track that defines it.
 
     ``scratch`` picks where the files are applied for comparison: ``embedded``
     (an in-process ``mem://`` engine), ``server`` (a temporary database next to the
@@ -678,8 +838,15 @@ async def verify(
     """
     if scratch not in ("auto", "embedded", "server"):
         raise ValidationError("scratch must be auto, embedded or server", context={"argument": "scratch"})
-    files = discover(directory)
-    current = _compare(files, await applied_migrations(db))
-    expected = await _scratch_definitions(db, directory, scratch)
+    app_tracks = as_tracks(tracks)
+    current = _compare_all(_discover_all(directory, app_tracks), await applied_migrations(db))
+    expected, owner = await _scratch_definitions(db, directory, scratch, app_tracks)
     actual = await definitions(db)
-    return DriftReport(diff_definitions(expected, actual), current.pending)
+    differences = [
+        dataclasses.replace(d, track=owner.get(_key_of(d))) for d in diff_definitions(expected, actual)
+    ]
+    return DriftReport(differences, current.pending)
+
+
+def _key_of(difference: Difference) -> tuple[str, str]:
+    return difference.what, difference.name
