@@ -12,10 +12,10 @@ these fixtures available in any test suite (disable with ``-p no:agentical_repo`
 Which engine: ``--agentical-url`` or ``AGENTICAL_TEST_DB_URL`` (any URL the
 library accepts, e.g. ``ws://localhost:8000/rpc``), with
 ``AGENTICAL_TEST_DB_USER`` / ``AGENTICAL_TEST_DB_PASS`` when the server needs a
-sign-in; otherwise the embedded ``mem://`` engine. App migration directories
-are listed in the ``agentical_schema_dirs`` ini option (one per line) or
-``--agentical-schema-dir`` (repeatable); they are applied after the packaged
-schema, in the order given.
+sign-in; otherwise the embedded ``mem://`` engine. App migration tracks are
+listed as ``NAME=DIR`` in the ``agentical_schema_dirs`` ini option (one per
+line) or ``--agentical-schema-dir`` (repeatable); they are applied after the
+packaged schema, in the order given.
 
 The async fixtures run on the session's event loop (the connection belongs to
 it), so tests using them need ``asyncio_default_test_loop_scope = "session"``
@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - the plugin loads in every suite; stay 
     pytest_asyncio = None  # type: ignore[assignment]
 
 from .database import Database
+from .migrations import Track
 from .repositories import Repositories
 from .settings import DatabaseSettings
 
@@ -68,9 +69,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--agentical-schema-dir",
         action="append",
         default=[],
-        help="an app migration directory applied after the packaged schema (repeatable)",
+        help="an app migration track NAME=DIR applied after the packaged schema (repeatable)",
     )
-    parser.addini("agentical_schema_dirs", "app migration directories, one per line", type="linelist")
+    parser.addini("agentical_schema_dirs", "app migration tracks NAME=DIR, one per line", type="linelist")
     parser.addini("agentical_namespace", "namespace of the per-test databases", default="test")
 
 
@@ -120,10 +121,18 @@ def agentical_settings(pytestconfig: pytest.Config) -> DatabaseSettings:
     return DatabaseSettings.model_validate(fields)
 
 
-def _schema_dirs(config: pytest.Config) -> list[Path]:
+def _tracks(config: pytest.Config) -> list[Track]:
+    """App tracks from ``NAME=DIR`` entries (a bare ``DIR`` is named after its directory)."""
     raw = [*config.getini("agentical_schema_dirs"), *config.getoption("--agentical-schema-dir")]
     root = config.rootpath
-    return [p if p.is_absolute() else root / p for p in map(Path, raw)]
+    tracks: list[Track] = []
+    for entry in raw:
+        name, sep, directory = str(entry).partition("=")
+        if not sep:
+            name, directory = Path(entry).name, str(entry)
+        path = Path(directory)
+        tracks.append(Track(name, path if path.is_absolute() else root / path))
+    return tracks
 
 
 if pytest_asyncio is None:  # pragma: no cover - see the import above
@@ -169,9 +178,7 @@ else:
     ) -> AsyncIterator[Database]:
         """The shared connection on a fresh database with the schema (and app tracks) applied."""
         await agentical_engine.use(agentical_engine.settings.namespace, fresh_database_name())
-        await agentical_engine.apply_schema()
-        for directory in _schema_dirs(pytestconfig):
-            await agentical_engine.apply_schema(directory)
+        await agentical_engine.apply_schema(tracks=_tracks(pytestconfig))
         yield agentical_engine
 
     @pytest.fixture

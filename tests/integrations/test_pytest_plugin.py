@@ -86,3 +86,40 @@ def test_plugin_can_be_disabled(tmp_path: Path) -> None:
     result = _run(tmp_path, "-p", "no:agentical_repo")
     assert result.returncode != 0
     assert "fixture 'agentical_db' not found" in result.stdout
+
+
+TRACK_SUITE = """
+from agentical_repo import Database
+
+
+async def test_app_track_applied_after_ours(agentical_db: Database) -> None:
+    rows = await agentical_db.query("CREATE note SET text = 'x'; SELECT VALUE name FROM _migration")
+    assert "notes/0001_notes.surql" in rows[-1]
+"""
+
+
+def test_plugin_applies_app_tracks_from_the_ini(tmp_path: Path) -> None:
+    track = tmp_path / "migrations"
+    track.mkdir()
+    (track / "0001_notes.surql").write_text(
+        "DEFINE TABLE note SCHEMAFULL;\n"
+        "DEFINE FIELD text ON note TYPE string;\n"
+        "DEFINE FIELD agent_id ON note TYPE option<record<agent>>;\n",
+        encoding="utf-8",
+    )
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_track.py").write_text(TRACK_SUITE, encoding="utf-8")
+    (suite / "pytest.ini").write_text(INI + f"agentical_schema_dirs =\n    notes={track}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTICAL_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
