@@ -20,7 +20,8 @@ What stays on one connection:
   that must share a session): one connection for that task.
 
 A connection that fails is closed and dropped from the pool; its replacement is
-opened in the background, and requests that are safe to retry (reads, and requests
+opened in the background (one that cannot be opened is tried again on a later request,
+at most once per ``RETRY_OPEN_AFTER`` seconds), and requests that are safe to retry (reads, and requests
 that were never sent) are retried on another connection by the ``Database``'s
 request path. Embedded URLs (``mem://``, ``surrealkv://``) keep one connection: one
 handle owns the store, a second would be another, empty ``mem://`` database or a
@@ -43,6 +44,7 @@ import asyncio
 import contextlib
 import contextvars
 import itertools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +63,9 @@ def _recording() -> bool:
 
 
 _ids = itertools.count(1)
+
+#: Seconds before a connection that failed to open is tried again.
+RETRY_OPEN_AFTER = 1.0
 
 
 def socket_gone(client: Any) -> bool:
@@ -132,6 +137,8 @@ class ConnectionPool:
             f"agentical_pool_pin_{id(self)}", default=None
         )
         self._refill: asyncio.Task[None] | None = None
+        #: when a failed open may be tried again (monotonic seconds)
+        self._retry_at = 0.0
         self._fill_lock = asyncio.Lock()
         self._closed = False
         self.waiters = 0
@@ -171,6 +178,8 @@ class ConnectionPool:
         if pinned is not None and pinned.alive:
             return pinned
         first = self.slot_for(primary)
+        if len(self.extras) < self.size - 1 and time.monotonic() >= self._retry_at:
+            self._schedule_refill()
         if pin_primary or not self.extras:
             return first
         best = first
@@ -239,6 +248,8 @@ class ConnectionPool:
             results = await asyncio.gather(*(self._opener() for _ in range(missing)), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
+                    # tried again on a later request, not before RETRY_OPEN_AFTER seconds
+                    self._retry_at = time.monotonic() + RETRY_OPEN_AFTER
                     continue
                 if self._closed:
                     with contextlib.suppress(Exception):

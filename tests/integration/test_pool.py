@@ -86,10 +86,11 @@ async def test_concurrent_requests_go_to_the_least_busy_connection(bridge: Bridg
     agent = await repos.agents.create(Agent(name="a", agent_type="t"))
     bridge.faults.add("slow", contains="SELECT", delay=0.1, times=30)
     before = dict(bridge.stats.queries_by_socket)
-    calls = [asyncio.ensure_future(repos.agents.get(agent.id)) for _ in range(30)]
+    # filtered reads: concurrent point reads (get) would be coalesced into fewer requests
+    calls = [asyncio.ensure_future(repos.agents.list({"name": agent.name})) for _ in range(30)]
     await asyncio.sleep(0.05)
     busy = pooled.pool.stats()
-    await asyncio.gather(*calls)
+    assert all(r == [agent] for r in await asyncio.gather(*calls))
     spread = delta(before, bridge.stats.queries_by_socket)
     assert sorted(spread.values()) == [10, 10, 10], spread
     assert (busy.open, busy.in_use, busy.idle) == (3, 3, 0)
@@ -151,11 +152,12 @@ async def test_dead_connection_is_replaced_and_reads_in_flight_do_not_fail(
     repos = Repositories(pooled)
     agent = await repos.agents.create(Agent(name="a", agent_type="t"))
     bridge.faults.add("slow", contains="SELECT", delay=0.1, times=30)
-    calls = [asyncio.ensure_future(repos.agents.get(agent.id)) for _ in range(30)]
+    calls = [asyncio.ensure_future(repos.agents.list({"name": agent.name})) for _ in range(30)]
     await asyncio.sleep(0.03)
     assert bridge.drop(2)  # an extra connection dies with 10 reads in flight
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert [r for r in results if isinstance(r, BaseException)] == []
+    assert all(r == [agent] for r in results)
     assert pooled.pool.stats().replaced == 1
     for _ in range(200):  # the replacement is opened in the background
         if len(pooled.pool.extras) == 2:
@@ -167,6 +169,41 @@ async def test_dead_connection_is_replaced_and_reads_in_flight_do_not_fail(
     assert bridge.drop(1)
     await asyncio.sleep(0.05)
     assert await repos.agents.get(agent.id) == agent
+
+
+async def test_a_replacement_that_cannot_open_is_tried_again_later(bridge: Bridge, pooled: Database) -> None:
+    pool = pooled.pool
+    assert pool is not None
+    real_open = pool._opener
+    failures = 0
+
+    async def fails_once() -> Any:
+        nonlocal failures
+        if failures == 0:
+            failures += 1
+            raise ConnectionError("refused (injected)")
+        return await real_open()
+
+    pool._opener = fails_once
+    assert bridge.drop(3)
+    await asyncio.sleep(0.05)
+    bridge.faults.add("slow", contains="RETURN", delay=0.05, times=3)
+    # the dead connection is found by a request, dropped, and its replacement fails to open
+    await asyncio.gather(*(pooled.query("RETURN 5") for _ in range(3)))
+    for _ in range(100):
+        if failures:
+            break
+        await asyncio.sleep(0.01)
+    assert failures == 1
+    assert len(pool.extras) == 1
+    # no new attempt before RETRY_OPEN_AFTER; the first request after it opens the replacement
+    pool._retry_at = 0.0
+    await pooled.query("RETURN 6")
+    for _ in range(200):
+        if len(pool.extras) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(pool.extras) == 2
 
 
 async def test_switching_database_switches_every_connection(bridge: Bridge, pooled: Database) -> None:

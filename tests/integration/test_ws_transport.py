@@ -212,11 +212,13 @@ async def test_many_in_flight_reads_survive_a_dropped_socket(bridge: Bridge, ws_
     repos = Repositories(ws_db)
     agent = await repos.agents.create(Agent(name="a", agent_type="t"))
     bridge.faults.add("slow", contains="SELECT", delay=0.05, times=40)
-    calls = [asyncio.ensure_future(repos.agents.get(agent.id)) for _ in range(40)]
+    # filtered reads: concurrent point reads (get) would be coalesced into one request
+    calls = [asyncio.ensure_future(repos.agents.list({"name": agent.name})) for _ in range(40)]
     await asyncio.sleep(0.02)
     await bridge.drop_all()
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert [r for r in results if isinstance(r, BaseException)] == []
+    assert all(r == [agent] for r in results)
 
 
 # ------------------------------------------------------------------ lost answers and commit-unknown
