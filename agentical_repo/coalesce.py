@@ -11,11 +11,12 @@ the engine busy while Python builds the next one.
 * ``run_each``: several statements in one request, each committing on its own, with
   one result or error per statement (the row-by-row fallback of both the bulk write
   and coalesced creates).
-* ``Coalescer``: DataLoader-style batching. While a point read (or a single create)
-  of a table is in flight, the next ones of that table wait and then go out together
-  as one ``SELECT * FROM $ids`` (one ``INSERT``). A lone call is sent at once,
-  unchanged. Lanes are keyed by connection identity, so calls made as different
-  users (system vs record access) are never batched together.
+* ``Coalescer``: DataLoader-style batching. While ``IN_FLIGHT`` requests of a lane
+  (point reads, single creates, or single-record writes of one table) are in flight,
+  further calls wait and then go out together: one ``SELECT * FROM $ids``, one
+  ``INSERT``, or one request of one statement per write. A call that finds a free slot
+  is sent at once, unchanged. Lanes are keyed by connection identity, so calls made as
+  different users (system vs record access) are never batched together.
 
 Nothing here writes SurrealQL: statements come from ``surql.queries.common``.
 """
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from .database import Database
 
 __all__ = [
+    "IN_FLIGHT",
     "MAX_BATCH",
     "UNORDERED_IN_FLIGHT",
     "Coalescer",
@@ -58,13 +60,21 @@ UNORDERED_IN_FLIGHT = 2
 #: Most calls one coalesced request carries (a larger queue goes out in several).
 MAX_BATCH = 256
 
+#: Requests of one lane (kind, table, identity) in flight before further calls wait and
+#: batch: the engine works on some while Python decodes others (``make bench`` compares).
+IN_FLIGHT = 4
+
 Row = tuple[int, Any, dict[str, Any]]  # (index in the input, entity UUID, record body)
 
 
 # ---------------------------------------------------------------------------- run_each
 
 
-async def run_each(db: Database, statements: Sequence[Statement]) -> list[Any]:
+async def run_each(
+    db: Database,
+    statements: Sequence[Statement],
+    span_handle: Callable[[Any, Any], None] | None = None,
+) -> list[Any]:
     """Send ``statements`` in one request, each its own engine transaction.
 
     Returns one item per statement: its (last) result, or the ``AgenticalError`` it
@@ -85,7 +95,7 @@ async def run_each(db: Database, statements: Sequence[Statement]) -> list[Any]:
                 out.append(group[-1].get("result") if group else None)
         return out
 
-    return await db._request(composed.statement, idempotent=False, scan=scan)
+    return await db._request(composed.statement, idempotent=False, scan=scan, span_handle=span_handle)
 
 
 # ---------------------------------------------------------------------------- unordered bulk
@@ -236,9 +246,11 @@ LaneKey = tuple[str, str, Any]
 class Coalescer:
     """Batches concurrent point reads and single creates of one ``Database``, per table.
 
-    A call arriving while no request of its lane is in flight is sent at once, as it
-    would be without coalescing. Calls arriving while one is in flight wait; when it
-    answers, all of them go out as one request (at most ``MAX_BATCH`` per request).
+    A call arriving while fewer than ``in_flight`` requests of its lane are in flight is
+    sent at once, as it would be without coalescing. Calls arriving while the lane is
+    full wait; when a request answers, all of them go out as one request (at most
+    ``MAX_BATCH`` per request). Lanes: point reads, single creates, and single-record
+    writes (``update``/``delete``, sent as one statement each in one request).
     Each waiting caller keeps a span of its own, carrying the shared request's id
     (``agentical.coalesced.request_id``, also on the shared request's span). The
     request counter counts the requests actually sent.
@@ -249,7 +261,7 @@ class Coalescer:
     it went out is sent call by call). Switch off with ``db.coalescer.enabled = False``.
     """
 
-    def __init__(self, db: Database, *, in_flight: int = 1, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, db: Database, *, in_flight: int = IN_FLIGHT, max_batch: int = MAX_BATCH) -> None:
         self.db = db
         self.enabled = True
         self.in_flight = in_flight
@@ -325,6 +337,29 @@ class Coalescer:
         outcome = await self._wait(lane, [_Call(rid, self._future(), row)], single)
         return await alone() if outcome is _ALONE else outcome[0]
 
+    async def write(self, table: str, statement: Statement, alone: Callable[[], Awaitable[Any]]) -> Any:
+        """The result of a single-statement write (``update``/``delete`` of one record).
+
+        Waiting writes go out as one request of one statement each (``run_each``): each
+        still commits on its own, as if sent alone. A statement that fails is re-sent by
+        its caller alone (it committed nothing), so errors and retries are unchanged.
+        """
+        lane_key = self._lane_key("write", table)
+        if lane_key is None:
+            return await alone()
+        lane = self._lanes.get(lane_key)
+        if lane is None:
+            lane = self._lanes[lane_key] = _Lane()
+        if lane.busy < self.in_flight and not lane.queue:
+            lane.busy += 1
+            try:
+                return await alone()
+            finally:
+                lane.busy -= 1
+                self._dispatch(lane_key, lane)
+        outcome = await self._wait(lane, [_Call(statement, self._future())], statement)
+        return await alone() if outcome is _ALONE else outcome[0]
+
     # ------------------------------------------------------------------ machinery
 
     def _lane_key(self, kind: str, table: str) -> LaneKey | None:
@@ -383,8 +418,10 @@ class Coalescer:
                 _resolve(batch, _ALONE)  # never under another identity than the callers'
             elif kind == "read":
                 await self._send_read(table, batch, request_id)
-            else:
+            elif kind == "create":
                 await self._send_create(table, batch, request_id)
+            else:
+                await self._send_writes(batch, request_id)
         except BaseException as exc:
             _resolve(batch, _ALONE)
             if not isinstance(exc, Exception):
@@ -443,9 +480,7 @@ class Coalescer:
             result = await db._with_conflict_retry(once)
         except DatabaseUnavailableError as exc:
             # the INSERT may have been applied: like a lone create, each caller gets the error
-            for call in batch:
-                if not call.future.done():
-                    call.future.set_exception(copy.copy(exc))
+            _fail(batch, exc)
             return
         except AgenticalError:
             # the engine refused the INSERT (one transaction: nothing was written): each
@@ -459,6 +494,27 @@ class Coalescer:
             if not call.future.done():
                 # a row PERMISSIONS skipped: its own CREATE answers NONE -> AccessDeniedError
                 call.future.set_result(_ALONE if row is None else row)
+
+    async def _send_writes(self, batch: list[_Call], request_id: int) -> None:
+        statements = [call.key for call in batch]
+        try:
+            await self.db._require_schema(statements)
+            outcomes = await run_each(self.db, statements, self._tag(request_id, len(batch)))
+        except DatabaseUnavailableError as exc:
+            _fail(batch, exc)  # they may have been applied: like a lone write, each caller gets the error
+            return
+        except AgenticalError:
+            _resolve(batch, _ALONE)
+            return
+        for call, outcome in zip(batch, outcomes, strict=True):
+            if not call.future.done():
+                call.future.set_result(_ALONE if isinstance(outcome, AgenticalError) else outcome)
+
+
+def _fail(batch: list[_Call], exc: AgenticalError) -> None:
+    for call in batch:
+        if not call.future.done():
+            call.future.set_exception(copy.copy(exc))
 
 
 def _resolve(batch: list[_Call], value: Any) -> None:

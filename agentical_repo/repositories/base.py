@@ -209,12 +209,14 @@ class BaseRepository(Generic[M]):
                     raise self._bad_row(rid, "cannot be decoded (nested too deeply?)") from None
                 raise
 
-    async def _write(self, statement: Statement, decode: Callable[[Any], T]) -> T:
+    async def _write(self, statement: Statement, decode: Callable[[Any], T], *, batch: bool = False) -> T:
         """Run a write now, or queue it when bound to a transaction.
 
         Inside a transaction the value returned is a ``Queued`` handle (typed as the
         method's result for convenience): its ``result()``, and ``tx.results``, hold
-        the decoded value after commit.
+        the decoded value after commit. ``batch``: a single-statement write that may
+        share a request with concurrent ones of this table (``agentical_repo.coalesce``;
+        each still commits on its own).
         """
         check_payload(statement.vars)
         if self.tx is not None:
@@ -223,9 +225,14 @@ class BaseRepository(Generic[M]):
                 cache = self.cache
                 self.tx.on_commit(cache.clear)
             return cast(T, queued)
+        if batch and statement.count <= 1:
+            alone = lambda: self.db.execute(statement)  # noqa: E731
+            return decode(await self.db.coalescer.write(self.table, statement, alone))
         return decode(await self.db.execute(statement))
 
-    async def _locked_write(self, key: object, statement: Statement, decode: Callable[[Any], T]) -> T:
+    async def _locked_write(
+        self, key: object, statement: Statement, decode: Callable[[Any], T], *, batch: bool = False
+    ) -> T:
         """``_write`` holding ``db.record_lock(table, key)`` (outside transactions).
 
         For read-modify-writes of one record (version checks, counters, merges):
@@ -234,10 +241,16 @@ class BaseRepository(Generic[M]):
         if self.tx is not None:
             return await self._write(statement, decode)
         async with self.db.record_lock(self.table, key):
-            return await self._write(statement, decode)
+            return await self._write(statement, decode, batch=batch)
 
     async def _versioned_write(
-        self, key: uuid.UUID, statement: Statement, decode: Callable[[Any], T], expected_version: int | None
+        self,
+        key: uuid.UUID,
+        statement: Statement,
+        decode: Callable[[Any], T],
+        expected_version: int | None,
+        *,
+        batch: bool = False,
     ) -> T:
         """Run a version-guarded read-modify-write of one record (a ``surql.blocks`` guard block).
 
@@ -247,7 +260,7 @@ class BaseRepository(Generic[M]):
         outlived the retries is re-raised as it is.
         """
         try:
-            return await self._locked_write(key, statement, decode)
+            return await self._locked_write(key, statement, decode, batch=batch)
         except NotFoundError:
             raise NotFoundError(
                 f"{self.table} not found", context={"table": self.table, "id": str(key)}
@@ -443,7 +456,9 @@ class BaseRepository(Generic[M]):
         key = self._key(id)
         statement = self._update_statement(key, updates, expected_version)
         try:
-            result = await self._versioned_write(key, statement, self._decode_found, expected_version)
+            result = await self._versioned_write(
+                key, statement, self._decode_found, expected_version, batch=True
+            )
         except ValidationError as exc:
             raise _not_an_object(exc, self.table, key) from None
         self._invalidate(key)
@@ -453,7 +468,7 @@ class BaseRepository(Generic[M]):
         """Delete the entity (and, by the engine, its graph edges). False if it did not exist."""
         key = self._key(id)
         statement = common.delete_record(self.table, RecordID(self.table, key))
-        result = await self._write(statement, lambda rows: bool(rows))
+        result = await self._write(statement, lambda rows: bool(rows), batch=True)
         self._invalidate(key)
         return result
 

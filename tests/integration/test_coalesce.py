@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,9 +26,17 @@ from agentical_repo import (
     TransactionError,
     ValidationError,
 )
-from agentical_repo.coalesce import REQUEST_ID_ATTRIBUTE, SIZE_ATTRIBUTE
+from agentical_repo.coalesce import IN_FLIGHT, REQUEST_ID_ATTRIBUTE, SIZE_ATTRIBUTE
 from agentical_repo.models import Agent, Tool
 from agentical_repo.repositories.cache import CacheConfig
+
+
+@pytest.fixture(autouse=True)
+def one_in_flight(db: Database) -> Iterator[None]:
+    """One request per lane in flight: the first call of a burst alone, the rest together."""
+    db.coalescer.in_flight = 1
+    yield
+    db.coalescer.in_flight = IN_FLIGHT
 
 
 async def stored_agents(repos: Repositories, n: int) -> list[Agent]:
@@ -219,8 +228,8 @@ async def test_get_many(db: Database, repos: Repositories) -> None:
     assert sent.count == 1
     assert got == [agents[3], agents[0]]
     assert await repos.agents.get_many([]) == []
+    foreign: Any = RecordID("tool", agents[0].id)  # deliberately outside IdLike
     with pytest.raises(ValidationError) as info:
-        foreign: Any = RecordID("tool", agents[0].id)  # deliberately outside IdLike
         await repos.agents.get_many([foreign])
     assert info.value.context["argument"] == "ids"
     with pytest.raises(ValidationError):
@@ -249,3 +258,38 @@ async def test_a_cancelled_waiter_does_not_disturb_the_others(repos: Repositorie
     done = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(done[2], asyncio.CancelledError)
     assert [d for i, d in enumerate(done) if i != 2] == [a for i, a in enumerate(agents) if i != 2]
+
+
+async def test_with_the_default_slots_the_first_calls_go_alone(db: Database, repos: Repositories) -> None:
+    db.coalescer.in_flight = IN_FLIGHT
+    agents = await stored_agents(repos, IN_FLIGHT + 10)
+    with db.count_requests() as sent:
+        got = await asyncio.gather(*(repos.agents.get_by_id(a.id) for a in agents))
+    assert sent.count == IN_FLIGHT + 1
+    assert list(got) == agents
+
+
+async def test_concurrent_updates_and_deletes_share_a_request(db: Database, repos: Repositories) -> None:
+    agents = await stored_agents(repos, 12)
+    ghost = uuid.uuid4()
+    with db.count_requests() as sent:
+        results = await asyncio.gather(
+            *(repos.agents.update(a.id, {"description": f"d{i}"}) for i, a in enumerate(agents[:8])),
+            repos.agents.update(ghost, {"description": "x"}),
+            return_exceptions=True,
+        )
+    # one alone, the rest together; two ids sharing a record-lock stripe wait for each other
+    assert sent.count < 9
+    for i, (a, r) in enumerate(zip(agents[:8], results, strict=False)):
+        assert isinstance(r, Agent)
+        assert r.description == f"d{i}"
+        assert r.version == a.version + 1
+        assert r == await repos.agents.get(a.id)
+    assert isinstance(results[8], NotFoundError)
+    with db.count_requests() as sent:
+        deleted = await asyncio.gather(
+            *(repos.agents.delete(i) for i in [a.id for a in agents[8:]] + [ghost])
+        )
+    assert sent.count == 2
+    assert deleted == [True, True, True, True, False]
+    assert await repos.agents.count() == 8
