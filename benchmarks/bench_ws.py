@@ -10,6 +10,9 @@ say how the client side and the pool behave, not what a SurrealDB server sustain
 Not ``agents.get``: concurrent point reads of one table are coalesced into one request
 (``agentical_repo.coalesce``), which would measure the coalescer, not the connections.
 
+Each configuration runs ``--rounds`` times (default 3, each round starting at another
+configuration); the table shows medians.
+
 Run: ``python benchmarks/bench_ws.py`` (``--quick`` for a smoke run,
 ``--pools 1,4 --clients 1,50``, ``--json out.json``).
 """
@@ -116,7 +119,7 @@ def table(results: list[Result]) -> str:
     lines = [
         f"ws:// through the {LABEL}: agents.list by name (one row), concurrent clients",
         "",
-        "| pool_size | clients | ops | ops/s | p50 ms | p99 ms |",
+        "| pool_size | clients | ops/round | ops/s | p50 ms | p99 ms |",
         "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
@@ -130,30 +133,49 @@ async def amain(args: argparse.Namespace) -> list[Result]:
     pools = [int(p) for p in args.pools.split(",")]
     client_counts = [int(c) for c in args.clients.split(",")]
     ops = 400 if args.quick else args.ops
+    rounds = 1 if args.quick else args.rounds
+    configs = [(pool_size, clients) for clients in client_counts for pool_size in pools]
     proc, url = await start_bridge()
-    results: list[Result] = []
+    runs: dict[tuple[int, int], list[Result]] = {c: [] for c in configs}
     try:
-        for clients in client_counts:
-            for pool_size in pools:
+        for round_no in range(rounds):
+            # each round starts at another configuration, so machine-load drift hits all alike
+            shift = round_no % len(configs)
+            for pool_size, clients in configs[shift:] + configs[:shift]:
                 total = max(ops, clients * 4)
                 result = await run_one(url, pool_size, clients, total, rows=200)
-                results.append(result)
+                runs[(pool_size, clients)].append(result)
                 print(
-                    f"pool_size={pool_size} clients={clients}: {result.ops_per_s:.0f} ops/s, "
-                    f"p99 {result.p99_ms:.2f} ms",
+                    f"round {round_no + 1}: pool_size={pool_size} clients={clients}: "
+                    f"{result.ops_per_s:.0f} ops/s, p99 {result.p99_ms:.2f} ms",
                     file=sys.stderr,
                     flush=True,
                 )
     finally:
         proc.terminate()
         await proc.wait()
-    return results
+    return [median_of(runs[c]) for c in configs]
+
+
+def median_of(results: list[Result]) -> Result:
+    """The per-field median over rounds (one noisy round cannot move the table)."""
+    first = results[0]
+    return Result(
+        pool_size=first.pool_size,
+        clients=first.clients,
+        ops=first.ops,
+        seconds=round(statistics.median(r.seconds for r in results), 3),
+        ops_per_s=round(statistics.median(r.ops_per_s for r in results), 1),
+        p50_ms=round(statistics.median(r.p50_ms for r in results), 2),
+        p99_ms=round(statistics.median(r.p99_ms for r in results), 2),
+    )
 
 
 def main(argv: list[str] | None = None) -> list[Result]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few operations (a smoke run)")
     parser.add_argument("--ops", type=int, default=4000, help="operations per configuration")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per configuration (median reported)")
     parser.add_argument("--pools", default="1,2,4")
     parser.add_argument("--clients", default="1,50,200")
     parser.add_argument("--json", type=Path, help="write the results here")
