@@ -9,12 +9,14 @@ such block (on either container), it joins the enclosing transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import copy
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from ..errors import TransactionError
+from ..errors import TransactionError, ValidationError
 from ..transaction import Transaction, joinable
+from ..validation import is_identifier
 from .agents import AgentRepository
 from .base import BaseRepository
 from .cache import CacheConfig, ReadCache
@@ -33,6 +35,10 @@ __all__ = ["CACHEABLE", "Repositories"]
 
 # Read-mostly repositories that may use the opt-in read cache.
 CACHEABLE = frozenset({"tools", "playbooks"})
+BUILT_IN = frozenset({"agents", "tools", "workflows", "tasks", "playbooks", "users", "messages"})
+
+
+R = TypeVar("R", bound=BaseRepository[Any])
 
 
 class Repositories:
@@ -40,6 +46,15 @@ class Repositories:
 
     ``cache`` (off by default) enables the ``get_by_id`` read cache for the
     read-mostly repositories named in ``cached`` (default: tools and playbooks).
+
+    Application repositories join the container in one of two ways, and then take
+    part in ``transaction()`` like the built-in ones:
+
+    * ``extra={"notes": NoteRepository}``: reached as ``repos["notes"]`` or, typed,
+      ``repos.get(NoteRepository)``;
+    * a subclass that sets attributes in ``__init__`` (``self.notes =
+      NoteRepository(db)``): every ``BaseRepository`` attribute is bound to the
+      transaction in ``transaction()``, so ``tx.notes`` queues its writes.
     """
 
     def __init__(
@@ -48,17 +63,19 @@ class Repositories:
         *,
         cache: CacheConfig | None = None,
         cached: Iterable[str] = CACHEABLE,
+        extra: Mapping[str, type[BaseRepository[Any]]] | None = None,
         _tx: Transaction | None = None,
         _caches: dict[str, ReadCache] | None = None,
     ) -> None:
         self.db = db
         self.tx = _tx
+        self.extra: dict[str, BaseRepository[Any]] = {}
+        for name, kind in _extra_kinds(extra).items():
+            self.extra[name] = kind(db, _tx)
         if _caches is None:
             names = set(cached)
             unknown = names - CACHEABLE
             if unknown:
-                from ..errors import ValidationError
-
                 raise ValidationError(f"cannot cache {sorted(unknown)}; cacheable: {sorted(CACHEABLE)}")
             _caches = {name: ReadCache(cache) for name in names} if cache is not None else {}
         self._caches = _caches
@@ -82,8 +99,47 @@ class Repositories:
     def caches(self) -> dict[str, ReadCache]:
         return dict(self._caches)
 
+    def __getitem__(self, name: str) -> BaseRepository[Any]:
+        """An application repository given in ``extra``, by name."""
+        try:
+            return self.extra[name]
+        except (KeyError, TypeError):
+            raise ValidationError(
+                "no repository of that name: pass it in Repositories(db, extra={...})",
+                context={"argument": "name"},
+            ) from None
+
+    def get(self, kind: type[R]) -> R:
+        """The container's repository of class ``kind`` (built-in or extra), typed."""
+        for value in (*vars(self).values(), *self.extra.values()):
+            if isinstance(value, BaseRepository) and type(value) is kind:
+                return value
+        raise ValidationError(
+            "no repository of that class: pass it in Repositories(db, extra={...})",
+            context={"argument": "kind"},
+        )
+
+    def _bound(self, transaction: Transaction) -> Self:
+        """This container (of its own class) with every repository bound to ``transaction``."""
+        clone = copy.copy(self)
+        clone.tx = transaction
+        for name, value in vars(self).items():
+            if isinstance(value, BaseRepository):
+                setattr(clone, name, value.bind(transaction))
+        clone.extra = {name: repo.bind(transaction) for name, repo in self.extra.items()}
+        clone.search = EntitySearch(
+            self.db,
+            {
+                "agent": clone.agents,
+                "tool": clone.tools,
+                "workflow": clone.workflows,
+                "playbook": clone.playbooks,
+            },
+        )
+        return clone
+
     @asynccontextmanager
-    async def transaction(self, *, max_size: int | None = None) -> AsyncIterator[Repositories]:
+    async def transaction(self, *, max_size: int | None = None) -> AsyncIterator[Self]:
         """``async with repos.transaction() as tx:`` — ``tx`` is this container, buffered.
 
         Write methods queue their statement and return a ``Queued`` handle; read
@@ -106,7 +162,29 @@ class Repositories:
                     context={"argument": "max_size"},
                 )
             async with outer.joined():
-                yield Repositories(self.db, _tx=outer, _caches=self._caches)
+                yield self._bound(outer)
             return
         async with Transaction(self.db, max_size=max_size) as transaction:
-            yield Repositories(self.db, _tx=transaction, _caches=self._caches)
+            yield self._bound(transaction)
+
+
+def _extra_kinds(
+    extra: Mapping[str, type[BaseRepository[Any]]] | None,
+) -> dict[str, type[BaseRepository[Any]]]:
+    if extra is None:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise ValidationError("extra must map names to repository classes", context={"argument": "extra"})
+    out: dict[str, type[BaseRepository[Any]]] = {}
+    for name, kind in extra.items():
+        if not is_identifier(name) or name in BUILT_IN:
+            raise ValidationError(
+                "extra repository names must be identifiers other than the built-in ones",
+                context={"argument": "extra"},
+            )
+        if not (isinstance(kind, type) and issubclass(kind, BaseRepository)):
+            raise ValidationError(
+                "extra values must be BaseRepository subclasses", context={"argument": "extra"}
+            )
+        out[name] = kind
+    return out
