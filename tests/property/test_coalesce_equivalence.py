@@ -2,7 +2,8 @@
 
 Hypothesis generates stored agents and a burst of concurrent calls: point reads
 (``get_by_id``, ``get``) of stored, missing and repeated ids, ``get_many`` over
-mixed ids, and creates of new rows and of ids that already exist. The burst runs
+mixed ids, creates of new rows and of ids that already exist, updates (of rows the
+reads do not look at) and deletes of missing rows. The burst runs
 concurrently with coalescing on; every call is then repeated one at a time with
 coalescing off. Results (models, or the error's class and code) must be identical,
 and every create that succeeded must have stored exactly the row it returned.
@@ -33,7 +34,9 @@ configs = st.dictionaries(
 
 #: (kind, which): which picks a stored agent by index, a missing id (-1), or a new row
 calls = st.lists(
-    st.tuples(st.sampled_from(["get_by_id", "get", "get_many", "create"]), st.integers(-1, 7)),
+    st.tuples(
+        st.sampled_from(["get_by_id", "get", "get_many", "create", "update", "delete"]), st.integers(-1, 7)
+    ),
     min_size=1,
     max_size=30,
 )
@@ -67,8 +70,10 @@ async def test_coalesced_burst_equals_calls_one_by_one(
 ) -> None:
     await repos.agents.delete_many(None, all=True)
     stored = [Agent(name=f"s{i}", agent_type="t", config=c) for i, c in enumerate(stored_configs)]
-    if stored:
-        await repos.agents.create_many(stored)
+    # rows only the burst's updates touch (reads never see them change mid-burst)
+    targets = [Agent(name=f"u{i}", agent_type="t") for i in range(8)]
+    await repos.agents.create_many(stored + targets)
+    targets = [await repos.agents.get(t.id) for t in targets]
     missing = uuid.uuid4()
 
     def pick(i: int) -> uuid.UUID:
@@ -83,12 +88,30 @@ async def test_coalesced_burst_equals_calls_one_by_one(
             ident = stored[which].id if duplicate else uuid.uuid4()
             name = names.draw(st.text(min_size=1, max_size=5))
             plans.append((kind, Agent(id=ident, name=name, agent_type="t")))
+        elif kind == "update":
+            plans.append(
+                (kind, (targets[which].id, {"description": f"d{len(plans)}"}) if which >= 0 else None)
+            )
+        elif kind == "delete":
+            plans.append((kind, missing))  # deleting stored rows would change what the reads see
         elif kind == "get_many":
             plans.append((kind, [pick(which), pick(which - 1), missing, pick(which)]))
         else:
             plans.append((kind, pick(which)))
 
+    kept: list[tuple[str, Any]] = []
+    seen: set[uuid.UUID] = set()
+    for kind, arg in plans:  # each target row is updated at most once
+        if arg is None or (kind == "update" and arg[0] in seen):
+            continue
+        if kind == "update":
+            seen.add(arg[0])
+        kept.append((kind, arg))
+    plans = kept
+
     def run(kind: str, arg: Any) -> Any:
+        if kind == "update":
+            return repos.agents.update(*arg)
         return getattr(repos.agents, kind)(arg)
 
     db.coalescer.enabled = True
@@ -102,6 +125,15 @@ async def test_coalesced_burst_equals_calls_one_by_one(
             if kind == "create" and arg.id not in stored_ids:
                 # it ran in the burst: what it returned must be exactly what is stored
                 alone.append(await repos.agents.get_by_id(arg.id))
+                continue
+            if kind == "update":
+                # it ran in the burst (once per row): the row it returned is the stored one,
+                # one version on, with the new value
+                now = await repos.agents.get(arg[0])
+                before = next(t for t in targets if t.id == arg[0])
+                assert now.version == before.version + 1
+                assert now.description == arg[1]["description"]
+                alone.append(now)
                 continue
             try:
                 alone.append(outcome(await run(kind, arg)))
