@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_ws.py $(BENCH_WS_ARGS)
 	$(BIN)/python benchmarks/bench_memory.py $(BENCH_MEMORY_ARGS)
+	$(BIN)/python benchmarks/bench_bulk.py $(BENCH_BULK_ARGS)
 
 schema: install
 	$(BIN)/agentical-repo schema apply --url "$(AGENTICAL_DB_URL)"
