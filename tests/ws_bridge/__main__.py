@@ -77,7 +77,13 @@ async def serve(args: argparse.Namespace, command: list[str]) -> int:
 
 def main() -> None:
     args, command = parse(sys.argv[1:])
-    sys.exit(asyncio.run(run(args, command)))
+    status = asyncio.run(run(args, command))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalization: an embedded-engine worker thread still inside Python
+    # at that moment aborts the process (exit 134) after all the work was done, which
+    # would turn a green `make test-ws` red. Everything is closed and flushed by now.
+    os._exit(status)
 
 
 if __name__ == "__main__":

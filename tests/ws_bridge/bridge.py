@@ -44,6 +44,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from agentical_repo.database import _engine_settled
+
 __all__ = [
     "LABEL",
     "Bridge",
@@ -228,6 +230,8 @@ class Bridge:
             with contextlib.suppress(Exception):
                 await self._engine.close()
             self._engine = None
+            # the engine's native threads must leave Python before the process may end
+            await _engine_settled()
 
     async def drop_all(self) -> int:
         """Abort every open socket (a server restart without losing data); return how many."""
