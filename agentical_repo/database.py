@@ -248,8 +248,6 @@ class Database:
         self._client = await self._open_client()
         self._connected = True
         self._opened += 1
-        if self.settings.is_embedded:
-            _register_exit_barrier()
         if self.settings.pool_size > 1:
             if self.pool is None:
                 self.pool = ConnectionPool(
@@ -262,6 +260,8 @@ class Database:
         """A new SDK connection: connected, signed in, ns/db selected, open hooks run."""
         s = self.settings
         client: Any = None
+        if s.is_embedded:  # from here on the engine's threads may run (see _settle_at_exit)
+            _register_exit_barrier()
         try:
             client = surrealdb.AsyncSurreal(s.url)
             await asyncio.wait_for(client.connect(), s.connect_timeout)
@@ -278,6 +278,8 @@ class Database:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.close()
+                if s.is_embedded:
+                    await _engine_settled()
             if isinstance(exc, TimeoutError):
                 raise DatabaseUnavailableError(
                     f"could not connect to {self._safe_url()} within {s.connect_timeout}s"

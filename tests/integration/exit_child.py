@@ -4,7 +4,9 @@
 
 * ``close``: ``async with Database(...)``, work, leave the block, return;
 * ``raise``: the same, but an exception escapes the block and ``asyncio.run`` (exit 1);
-* ``open``: ``await db.connect()``, work, return without ever closing.
+* ``open``: ``await db.connect()``, work, return without ever closing;
+* ``refused``: the connect itself fails (a root signin, which the embedded engine
+  refuses) after the engine started; the ``QueryError`` escapes (exit 1).
 
 ``python exit_child.py --fork <dir> <scenario>:<kind> ...`` imports the library once and
 forks one child per argument (``kind`` is ``mem`` or ``kv``, a fresh ``surrealkv://``
@@ -23,6 +25,8 @@ import asyncio
 import os
 import sys
 
+from pydantic import SecretStr
+
 from agentical_repo import Database, DatabaseSettings, Repositories
 from agentical_repo.models import Agent
 
@@ -40,6 +44,8 @@ async def work(db: Database) -> None:
 
 async def application(url: str, scenario: str) -> None:
     settings = DatabaseSettings(url=url, namespace="exit", database="exit")
+    if scenario == "refused":
+        settings = settings.model_copy(update={"username": "root", "password": SecretStr("root")})
     if scenario == "open":
         db = Database(settings)
         await db.connect()

@@ -9,9 +9,10 @@ an ``atexit`` hook does the same for applications that never close.
 
 The children (``exit_child.py``) use the library the ordinary way, with no
 ``os._exit``: ``mem://`` and ``surrealkv://``; leaving ``async with``, an exception
-escaping it, and a ``Database`` never closed. Most children are forked from a few
-parents that imported the library once (importing it costs far more than a run),
-in parallel batches; a few more run as plain ``python exit_child.py`` scripts.
+escaping it, a ``Database`` never closed, and a connect refused after the engine
+started. Most children are forked from a few parents that imported the library once
+(importing it costs far more than a run), in parallel batches; a few more run as plain
+``python exit_child.py`` scripts.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 CHILD = Path(__file__).with_name("exit_child.py")
-SCENARIOS = ("close", "raise", "open")
+SCENARIOS = ("close", "raise", "open", "refused")
 KINDS = ("mem", "kv")
-PER_CASE = 36  # 6 cases x 36 = 216 forked runs
+PER_CASE = 27  # 8 cases x 27 = 216 forked runs
 BATCHES = 4
-EXPECTED = {"close": 0, "raise": 1, "open": 0}
+EXPECTED = {"close": 0, "raise": 1, "open": 0, "refused": 1}
 ABORT_MARKERS = ("non-unwinding panic", "cannot unwind")
 
 
