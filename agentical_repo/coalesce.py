@@ -478,14 +478,14 @@ class Coalescer:
         try:
             await db._require_schema((statement,))
             result = await db._with_conflict_retry(once)
-        except DatabaseUnavailableError as exc:
+        except AgenticalError as exc:
+            if not _maybe_applied(exc):
+                # the engine refused the INSERT (one transaction: nothing was written): each
+                # caller creates its own row, so only the bad row fails
+                _resolve(batch, _ALONE)
+                return
             # the INSERT may have been applied: like a lone create, each caller gets the error
             _fail(batch, exc)
-            return
-        except AgenticalError:
-            # the engine refused the INSERT (one transaction: nothing was written): each
-            # caller creates its own row, so only the bad row fails
-            _resolve(batch, _ALONE)
             return
         stored = result[-1] if result else None
         by_id = {row.get("id"): row for row in stored or [] if isinstance(row, dict)}
@@ -500,15 +500,21 @@ class Coalescer:
         try:
             await self.db._require_schema(statements)
             outcomes = await run_each(self.db, statements, self._tag(request_id, len(batch)))
-        except DatabaseUnavailableError as exc:
-            _fail(batch, exc)  # they may have been applied: like a lone write, each caller gets the error
-            return
-        except AgenticalError:
-            _resolve(batch, _ALONE)
+        except AgenticalError as exc:
+            if _maybe_applied(exc):
+                _fail(batch, exc)  # they may have been applied: like a lone write, each caller gets the error
+            else:
+                _resolve(batch, _ALONE)  # nothing ran (refused before or as a whole): each sends its own
             return
         for call, outcome in zip(batch, outcomes, strict=True):
             if not call.future.done():
                 call.future.set_result(_ALONE if isinstance(outcome, AgenticalError) else outcome)
+
+
+def _maybe_applied(exc: AgenticalError) -> bool:
+    """Whether a failed shared write request may have been applied (never re-send it then):
+    the connection failed or timed out after sending, or the reply could not be decoded."""
+    return isinstance(exc, DatabaseUnavailableError) or exc.code == "reply_undecodable"
 
 
 def _fail(batch: list[_Call], exc: AgenticalError) -> None:
