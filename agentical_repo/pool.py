@@ -98,13 +98,15 @@ class Slot:
 
 @dataclass(frozen=True)
 class PoolStats:
-    """A snapshot: connections open, used (≥ 1 request in flight), idle, waiting requests."""
+    """A snapshot: connections open, used (≥ 1 request in flight), idle, waiting requests
+    (now and the most at once so far), connections replaced, total seconds waited."""
 
     size: int
     open: int
     in_use: int
     idle: int
     waiters: int
+    peak_waiters: int
     replaced: int
     wait_time_total: float
 
@@ -142,6 +144,7 @@ class ConnectionPool:
         self._fill_lock = asyncio.Lock()
         self._closed = False
         self.waiters = 0
+        self.peak_waiters = 0
         self.replaced = 0
         self.wait_time_total = 0.0
         self._used_gauge = _logfire.metric_gauge(
@@ -195,6 +198,7 @@ class ConnectionPool:
     def waiting(self) -> Iterator[None]:
         """Count the caller as a waiter while it waits for a connection to be opened."""
         self.waiters += 1
+        self.peak_waiters = max(self.peak_waiters, self.waiters)
         self._gauges()
         try:
             yield
@@ -260,9 +264,6 @@ class ConnectionPool:
                 self.extras.append(Slot(result, index))
             self._gauges()
 
-    def owns(self, client: Any) -> bool:
-        return any(s.client is client for s in self.extras)
-
     async def discard(self, client: Any) -> bool:
         """Drop ``client`` if it is one of the extras (close it, replace it in the background).
 
@@ -325,6 +326,7 @@ class ConnectionPool:
             in_use=in_use,
             idle=len(slots) - in_use,
             waiters=self.waiters,
+            peak_waiters=self.peak_waiters,
             replaced=self.replaced,
             wait_time_total=self.wait_time_total,
         )

@@ -165,9 +165,11 @@ async def test_dead_connection_is_replaced_and_reads_in_flight_do_not_fail(
         await asyncio.sleep(0.01)
     assert len(pooled.pool.extras) == 2
     assert bridge.stats.sockets_opened == 4
-    # the primary dying too: reopened by the Database, reads go on
+    # the primary dying too: reopened by the Database while the requests that need it wait
     assert bridge.drop(1)
     await asyncio.sleep(0.05)
+    await pooled.query("RETURN 0")  # on the primary (idle pool): finds it dead, reconnects
+    assert pooled.pool.stats().peak_waiters >= 1
     assert await repos.agents.get(agent.id) == agent
 
 
