@@ -44,7 +44,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
 SCHEMA_FILES = sorted(SCHEMA_DIR.glob("[0-9][0-9][0-9][0-9]_*.surql"))
 
 # Fields the schema has on top of the model (database-only, never decoded).
-DB_ONLY_FIELDS: dict[str, set[str]] = {"user": {"email_key", "password_hash"}}
+DB_ONLY_FIELDS: dict[str, set[str]] = {"user": {"email_key", "password_hash", "auth_epoch"}}
 
 
 # ----------------------------------------------------------------- helpers

@@ -67,11 +67,13 @@ def test_wheel_ships_no_demo_or_benchmark_code(wheel: Path) -> None:
     assert offending == [], offending
     top = {n.split("/", 1)[0] for n in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"agentical_repo"}
-    assert entry_points.split("[console_scripts]", 1)[1].split() == [
-        "agentical-repo",
-        "=",
-        "agentical_repo.cli:main",
-    ]
+    sections = {
+        head: body.split() for head, body in (part.split("]", 1) for part in entry_points.split("[")[1:])
+    }
+    assert sections == {
+        "console_scripts": ["agentical-repo", "=", "agentical_repo.cli:main"],
+        "pytest11": ["agentical_repo", "=", "agentical_repo.testing"],
+    }
 
 
 def test_wheel_installs_into_a_clean_venv_and_applies_the_schema(wheel: Path, tmp_path: Path) -> None:
