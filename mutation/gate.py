@@ -103,7 +103,7 @@ def prepare(group: dict[str, object], *, resume: bool = False) -> Path:
     text = (ROOT / "pyproject.toml").read_text()
     base = tomllib.loads(text)["tool"]["mutmut"]
     text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
-    tests = sorted({t for pattern in group["tests"] for t in glob.glob(pattern, root_dir=ROOT)})  # type: ignore[attr-defined]
+    tests = sorted({t for p in group["tests"] for t in ([p] if "::" in p else glob.glob(p, root_dir=ROOT))})  # type: ignore[attr-defined]
     (work / "pyproject.toml").write_text(text.rstrip() + "\n\n" + mutmut_table(base, group["modules"], tests))  # type: ignore[arg-type]
     return work
 
