@@ -61,7 +61,7 @@ from .errors import (
 from .migrations import MigrationReport, TrackLike, applied_migrations, apply
 from .observability import OperationSpan, Telemetry
 from .pool import ConnectionPool, Slot, socket_gone
-from .settings import DatabaseSettings
+from .settings import NAME_RULE, DatabaseSettings
 from .surql.statement import Composed, Statement, compose
 from .transaction import Transaction
 
@@ -341,7 +341,7 @@ class Database:
             checked = DatabaseSettings(url=self.settings.url, namespace=namespace, database=database)
         except ValueError:
             raise ValidationError(
-                "namespace and database must match ^[A-Za-z_][A-Za-z0-9_]*$",
+                f"namespace and database {NAME_RULE}",
                 context={"argument": "namespace/database"},
             ) from None
         if self._connected:

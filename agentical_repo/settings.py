@@ -12,16 +12,18 @@ and ``repr``/``str`` show the URL without any ``user:password@`` part.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .validation import IDENT_RE
-
 __all__ = ["DEFAULT_URL", "SUPPORTED_SCHEMES", "DatabaseSettings", "mask_url"]
 
 DEFAULT_URL = "surrealkv://.data/agentical"
+#: Namespace and database names: letters, digits, "_" and "-" (e.g. ``tenant-a``).
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}\Z")
+NAME_RULE = "must be 1-128 letters, digits, '_' or '-' (not starting with '-')"
 SUPPORTED_SCHEMES = ("mem", "memory", "surrealkv", "file", "ws", "wss", "http", "https")
 #: embedded schemes whose URL names a directory on disk
 FILE_SCHEMES = ("surrealkv", "file")
@@ -101,8 +103,10 @@ class DatabaseSettings(BaseSettings):
     @field_validator("namespace", "database")
     @classmethod
     def _check_name(cls, value: str) -> str:
-        if not IDENT_RE.match(value):
-            raise ValueError("must match ^[A-Za-z_][A-Za-z0-9_]*$")
+        # Sent as RPC parameters (never pasted into SurrealQL), so any name SurrealDB
+        # accepts of letters, digits, "_" and "-" works: e.g. a namespace per tenant.
+        if not NAME_RE.match(value):
+            raise ValueError(NAME_RULE)
         return value
 
     @field_serializer("url", when_used="json")
