@@ -215,6 +215,9 @@ class UnorderedBulk:
 #: without coalescing.
 _ALONE = object()
 
+#: Every kind of lane.
+KINDS = frozenset({"read", "create", "write"})
+
 #: Span attributes tying each waiting caller's span to the shared request's span.
 REQUEST_ID_ATTRIBUTE = "agentical.coalesced.request_id"
 SIZE_ATTRIBUTE = "agentical.coalesced.size"
@@ -264,6 +267,9 @@ class Coalescer:
     def __init__(self, db: Database, *, in_flight: int = IN_FLIGHT, max_batch: int = MAX_BATCH) -> None:
         self.db = db
         self.enabled = True
+        #: which lanes batch: "read" (point reads), "create" (single creates), "write"
+        #: (single-record update/delete)
+        self.kinds: frozenset[str] = KINDS
         self.in_flight = in_flight
         self.max_batch = max_batch
         self._lanes: dict[LaneKey, _Lane] = {}
@@ -365,7 +371,7 @@ class Coalescer:
     def _lane_key(self, kind: str, table: str) -> LaneKey | None:
         """The lane of a call, or None when it must not be batched."""
         db = self.db
-        if not self.enabled:
+        if not self.enabled or kind not in self.kinds:
             return None
         pool = db.pool
         if pool is not None and pool._pin.get() is not None:
