@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IN_FLIGHT",
+    "KINDS",
     "MAX_BATCH",
     "UNORDERED_IN_FLIGHT",
     "Coalescer",

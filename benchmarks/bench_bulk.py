@@ -307,15 +307,17 @@ def _line(row: dict[str, Any]) -> str:
         return f"{row['engine']:9s} create_many x{row['rows']}: " + ", ".join(parts)
     c, u, r = row["coalesced"], row["uncoalesced"], row["raw"]
     return (
-        f"{row['engine']:9s} {row['workload']:16s} coalesced {c['ops_per_s']:7,.0f} ops/s p50 {c['p50_ms']:.2f} "
-        f"p99 {c['p99_ms']:.2f} ms ({c['throughput_ratio']:.2f}x raw) | uncoalesced {u['ops_per_s']:7,.0f} "
-        f"({u['throughput_ratio']:.2f}x) | raw {r['ops_per_s']:7,.0f} p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms"
+        f"{row['engine']:9s} {row['workload']:16s} coalesced {c['ops_per_s']:7,.0f} ops/s "
+        f"p50 {c['p50_ms']:.2f} p99 {c['p99_ms']:.2f} ms ({c['throughput_ratio']:.2f}x raw) "
+        f"| uncoalesced {u['ops_per_s']:7,.0f} ({u['throughput_ratio']:.2f}x) "
+        f"| raw {r['ops_per_s']:7,.0f} p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms"
     )
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     out = [
-        "| workload | engine | coalesced (ops/s, p50 / p99) | uncoalesced | raw SDK | throughput vs raw | p99 vs raw |",
+        "| workload | engine | coalesced (ops/s, p50 / p99) | uncoalesced | raw SDK "
+        "| throughput vs raw | p99 vs raw |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -323,7 +325,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             continue
         c, u, r = row["coalesced"], row["uncoalesced"], row["raw"]
         out.append(
-            f"| {row['workload']} | {row['engine']} | {c['ops_per_s']:,.0f}, {c['p50_ms']:.2f} / {c['p99_ms']:.2f} ms "
+            f"| {row['workload']} | {row['engine']} "
+            f"| {c['ops_per_s']:,.0f}, {c['p50_ms']:.2f} / {c['p99_ms']:.2f} ms "
             f"| {u['ops_per_s']:,.0f}, {u['p50_ms']:.2f} / {u['p99_ms']:.2f} ms "
             f"| {r['ops_per_s']:,.0f}, {r['p50_ms']:.2f} / {r['p99_ms']:.2f} ms "
             f"| {c['throughput_ratio']:.2f}x (off: {u['throughput_ratio']:.2f}x) | {c['p99_ratio']:.2f}x |"
@@ -335,7 +338,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             for k in ("raw", "ordered", "unordered", "unordered_500"):
                 v = row[k]
                 out.append(
-                    f"| {k} x{row['rows']} | {row['engine']} | {v['rows_per_s']:,.0f} | {v['speedup_vs_raw']:.2f}x "
+                    f"| {k} x{row['rows']} | {row['engine']} | {v['rows_per_s']:,.0f} "
+                    f"| {v['speedup_vs_raw']:.2f}x "
                     f"| {v['cpu_us_per_row']:.0f} |"
                 )
     return "\n".join(out)

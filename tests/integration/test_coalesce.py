@@ -26,7 +26,7 @@ from agentical_repo import (
     TransactionError,
     ValidationError,
 )
-from agentical_repo.coalesce import IN_FLIGHT, REQUEST_ID_ATTRIBUTE, SIZE_ATTRIBUTE
+from agentical_repo.coalesce import IN_FLIGHT, KINDS, REQUEST_ID_ATTRIBUTE, SIZE_ATTRIBUTE
 from agentical_repo.models import Agent, Tool
 from agentical_repo.repositories.cache import CacheConfig
 
@@ -293,3 +293,14 @@ async def test_concurrent_updates_and_deletes_share_a_request(db: Database, repo
     assert sent.count == 2
     assert deleted == [True, True, True, True, False]
     assert await repos.agents.count() == 8
+
+
+async def test_kinds_choose_the_lanes(db: Database, repos: Repositories) -> None:
+    agents = await stored_agents(repos, 5)
+    db.coalescer.kinds = frozenset({"create", "write"})
+    try:
+        with db.count_requests() as sent:
+            await asyncio.gather(*(repos.agents.get_by_id(a.id) for a in agents))
+    finally:
+        db.coalescer.kinds = KINDS
+    assert sent.count == 5

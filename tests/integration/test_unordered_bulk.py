@@ -57,8 +57,10 @@ async def test_a_bad_row_fails_alone_and_is_reported_by_index_and_id(repos: Repo
     assert [f["index"] for f in err.context["failed"]] == [3, 12]
     assert err.context["failed"][0]["id"] == str(dup_id.id)
     assert err.context["failed"][0]["code"] == "already_exists"
-    assert err.unknown == [] and err.context["aborted"] is False
-    assert "2 of 30 rows failed" in str(err) and "28 rows were committed" in str(err)
+    assert err.unknown == []
+    assert err.context["aborted"] is False
+    assert "2 of 30 rows failed" in str(err)
+    assert "28 rows were committed" in str(err)
     names = await stored_names(repos)
     expected = sorted({f"gen-{i:04d}" for i in range(30) if i != 3} | {"other"})
     assert names == expected
