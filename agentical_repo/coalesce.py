@@ -150,7 +150,7 @@ class UnorderedBulk:
         if not self.failures and not self.unknown and self.fatal is None:
             return self.committed
         failures = sorted(self.failures, key=lambda f: f[0])
-        parts = [f"{len(failures)} of {total} rows failed"]
+        parts = [f"{len(failures)} of {total} rows failed"] if failures else []
         if self.unknown:
             parts.append(f"{len(self.unknown)} rows have an unknown outcome (the connection failed)")
         if self.fatal is not None:

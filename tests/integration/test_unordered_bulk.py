@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+import surrealdb
 
 from agentical_repo import (
     AlreadyExistsError,
     BulkWriteError,
     Database,
+    DatabaseSettings,
+    DatabaseUnavailableError,
     PaginationParams,
     Repositories,
     ValidationError,
@@ -160,3 +164,53 @@ async def test_every_failed_row_is_named_when_all_fail(repos: Repositories) -> N
     assert [key for _, key, _ in info.value.failures] == [t.id for t in first]
     assert info.value.committed == 0
     assert isinstance(info.value.failures[0][1], uuid.UUID)
+
+
+class LosesSecondAnswer:
+    """Delegates to a real connection; the second request reaches the engine, its answer is lost."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls = 0
+
+    async def query_raw(self, text: str, vars: dict[str, Any] | None = None) -> Any:
+        self.calls += 1
+        answer = await self.real.query_raw(text, vars)
+        if self.calls == 2:
+            raise surrealdb.TransportError("connection reset by peer")
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+async def test_a_lost_connection_stops_and_reports_rows_of_unknown_fate(tmp_path: Path) -> None:
+    db = Database(
+        DatabaseSettings(
+            url=f"surrealkv://{tmp_path / 'kv'}", namespace="bulk", database="main", max_retries=0
+        )
+    )
+    await db.connect()
+    try:
+        await db.apply_schema()
+        db._client = LosesSecondAnswer(db.client)
+        repos = Repositories(db)
+        rows = [Agent(name=f"a{i}", agent_type="t") for i in range(40)]
+        with pytest.raises(BulkWriteError) as info:
+            await repos.agents.create_many(rows, chunk_size=5, ordered=False)
+        err = info.value
+        assert err.context["aborted"] is True
+        assert set(range(5, 10)) <= set(err.unknown)  # chunk 1 was sent; its answer was lost
+        assert isinstance(err.__cause__, DatabaseUnavailableError)
+        stored = {a.id for a in await repos.agents.list(pagination=PaginationParams(limit=100))}
+        failed = {i for i, _, _ in err.failures}
+        unknown = set(err.unknown)
+        confirmed = [i for i, r in enumerate(rows) if r.id in stored and i not in unknown]
+        assert len(confirmed) == err.committed  # exactly the committed rows, beyond the unknown ones
+        assert not any(rows[i].id in stored for i in failed)
+        # chunk 0 may have been in flight too when the connection was closed: then its
+        # fate is unknown as well; either way nothing was sent after the failure was seen
+        assert err.committed + len(unknown) + len(failed) <= 15
+        assert len(stored) < 40
+    finally:
+        await db.close()
