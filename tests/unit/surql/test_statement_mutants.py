@@ -8,9 +8,10 @@ mentions, and the message of a version guard asked of a table without a version.
 from __future__ import annotations
 
 import pytest
+from strict_errors import refuses
 
 from agentical_repo.surql.blocks import versioned_update
-from agentical_repo.surql.statement import Sql, Var, ident
+from agentical_repo.surql.statement import Sql, Statement, Var, compose, ident
 
 
 def test_var_repr_names_the_type_and_hint_never_the_value() -> None:
@@ -43,3 +44,21 @@ def test_versioned_update_without_expected_version_or_lock_field() -> None:
         "  UPDATE ONLY $id SET a = 1 RETURN AFTER\n}"
     )
     assert ident("select").text == "`select`"
+
+
+def test_invalid_parameter_names_are_refused_exactly() -> None:
+    refuses(lambda: Statement("RETURN $a", {"a-b": 1}), "vars", "invalid parameter name")
+    refuses(lambda: Statement("RETURN $a", {5: 1}), "vars", "invalid parameter name")  # type: ignore[dict-item]
+    refuses(
+        lambda: Statement("RETURN $auth", {"auth": 1}),
+        "vars",
+        "parameter name $auth is reserved by the engine",
+    )
+
+
+def test_raw_text_binds_every_known_param_after_an_unknown_one() -> None:
+    first = Statement("SELECT $other, $a", {"a": 1})
+    second = Statement("SELECT $other, $a", {"a": 2})
+    joined = compose([first, second]).statement
+    assert joined.text == "SELECT $other, $a;\nSELECT $other, $a_1"
+    assert joined.vars == {"a": 1, "a_1": 2}

@@ -1,0 +1,95 @@
+"""Edges of ``surql.filters`` found by mutation testing: exact refusals, single-member
+groups, datetimes and record ids as filter values, order-key checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from strict_errors import refuses
+from surrealdb import RecordID
+
+from agentical_repo.surql.filters import And, compile_filters, normalize_order, parse_filters, split_order
+
+
+def test_unknown_group_refusal_is_exact_and_cut_to_32_characters() -> None:
+    refuses(
+        lambda: compile_filters({"$xor": [{"a": 1}]}),
+        "filters",
+        "unknown filter group '$xor'; expected one of $and, $or, $not",
+    )
+    long = "$" + "y" * 40
+    refuses(
+        lambda: compile_filters({long: [{"a": 1}]}),
+        "filters",
+        f"unknown filter group {long[:32]!r}; expected one of $and, $or, $not",
+    )
+
+
+def test_group_member_refusals_name_the_group() -> None:
+    refuses(lambda: compile_filters({"$not": {}}), "filters", "$not takes non-empty filter dicts")
+    refuses(lambda: compile_filters({"$or": [{}]}), "filters", "$or takes non-empty filter dicts")
+    refuses(lambda: compile_filters({"$and": [5]}), "filters", "$and takes non-empty filter dicts")
+
+
+def test_group_needs_a_non_empty_list() -> None:
+    message = "$or takes a non-empty list of filter dicts"
+    for raw in ([], {"a": 1}, "ab", 5, None):
+        refuses(lambda raw=raw: compile_filters({"$or": raw}), "filters", message)
+
+
+def test_single_member_and_is_its_member() -> None:
+    cond = compile_filters({"$and": [{"a": 1}]})
+    assert cond is not None
+    assert cond.text == "a = $a"
+    two = compile_filters({"$and": [{"a": 1}, {"b": 2}]})
+    assert two is not None
+    assert two.text == "a = $a AND b = $b"
+    # the parsed form too: one member is that member, not an And of one
+    assert not isinstance(parse_filters({"$and": [{"a": 1}]}), And)
+    assert isinstance(parse_filters({"$and": [{"a": 1}, {"b": 2}]}), And)
+
+
+def test_datetime_filter_values_are_bound_unchanged() -> None:
+    moment = dt.datetime(2024, 5, 6, 7, 8, 9, 10, tzinfo=dt.UTC)
+    cond = compile_filters({"created_at__gte": moment})
+    assert cond is not None
+    assert cond.vars == {"created_at": moment}
+    day = compile_filters({"created_at__gte": dt.date(2024, 5, 6)})
+    assert day is not None
+    assert day.vars == {"created_at": dt.datetime(2024, 5, 6, tzinfo=dt.UTC)}
+
+
+def test_record_id_filter_values_are_checked_naming_the_field() -> None:
+    ok = RecordID("agent", 5)
+    cond = compile_filters({"owner": ok})
+    assert cond is not None
+    assert cond.vars == {"owner": ok}
+    bad = RecordID("agent", 2**70)
+    message = "filter value for 'owner' holds an integer outside the signed 64-bit range"
+    refuses(lambda: compile_filters({"owner": bad}), "owner", message)
+    refuses(lambda: compile_filters({"owner__in": [bad]}), "owner", message)
+    refuses(lambda: compile_filters({"owner__in": [[bad]]}), "owner", message)
+
+
+def test_split_order_refusal_is_exact() -> None:
+    for key in ("", 5, None):
+        refuses(lambda key=key: split_order(key), "order_by", "order_by entries must be field names")
+
+
+def test_normalize_order_refusals_are_exact() -> None:
+    message = "order_by must be a list of up to 8 field names"
+    refuses(lambda: normalize_order([f"f{i}" for i in range(9)]), "order_by", message)
+    refuses(lambda: normalize_order(5), "order_by", message)  # type: ignore[arg-type]
+
+
+def test_normalize_order_asks_field_ok_about_the_path() -> None:
+    asked: list[Any] = []
+
+    def field_ok(path: str) -> bool:
+        asked.append(path)
+        return path == "name"
+
+    assert normalize_order(["-name"], field_ok) == [("name", True)]
+    refuses(lambda: normalize_order(["name", "+nope"], field_ok), "order_by", "unknown order_by field 'nope'")
+    assert asked == ["name", "name", "nope"]
