@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from strict_errors import refuses
 from surrealdb import RecordID
 
@@ -32,10 +33,10 @@ def test_group_member_refusals_name_the_group() -> None:
     refuses(lambda: compile_filters({"$and": [5]}), "filters", "$and takes non-empty filter dicts")
 
 
-def test_group_needs_a_non_empty_list() -> None:
+@pytest.mark.parametrize("raw", [[], {"a": 1}, "ab", 5, None])
+def test_group_needs_a_non_empty_list(raw: object) -> None:
     message = "$or takes a non-empty list of filter dicts"
-    for raw in ([], {"a": 1}, "ab", 5, None):
-        refuses(lambda raw=raw: compile_filters({"$or": raw}), "filters", message)
+    refuses(lambda: compile_filters({"$or": raw}), "filters", message)
 
 
 def test_single_member_and_is_its_member() -> None:
@@ -72,9 +73,9 @@ def test_record_id_filter_values_are_checked_naming_the_field() -> None:
     refuses(lambda: compile_filters({"owner__in": [[bad]]}), "owner", message)
 
 
-def test_split_order_refusal_is_exact() -> None:
-    for key in ("", 5, None):
-        refuses(lambda key=key: split_order(key), "order_by", "order_by entries must be field names")
+@pytest.mark.parametrize("key", ["", 5, None])
+def test_split_order_refusal_is_exact(key: object) -> None:
+    refuses(lambda: split_order(key), "order_by", "order_by entries must be field names")
 
 
 def test_normalize_order_refusals_are_exact() -> None:
