@@ -79,3 +79,12 @@ def test_select_projection_must_hold_the_order_fields() -> None:
     assert builder.select("agent", fields=["Xa"], order_by=["-Xa"]).text == (
         "SELECT Xa FROM agent ORDER BY Xa DESC"
     )
+
+
+def test_record_id_refusals_are_exact() -> None:
+    refuses(lambda: builder.record_id("agent", "not-a-uuid"), "id", "invalid id: expected a UUID")
+    refuses(
+        lambda: builder.record_id("agent", 5),  # type: ignore[arg-type]
+        "id",
+        "invalid id: expected a UUID, got int",
+    )

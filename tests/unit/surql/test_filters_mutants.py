@@ -94,3 +94,49 @@ def test_normalize_order_asks_field_ok_about_the_path() -> None:
     assert normalize_order(["-name"], field_ok) == [("name", True)]
     refuses(lambda: normalize_order(["name", "+nope"], field_ok), "order_by", "unknown order_by field 'nope'")
     assert asked == ["name", "name", "nope"]
+
+
+def test_filter_key_and_lookup_refusals_are_exact() -> None:
+    from agentical_repo.surql.filters import LOOKUPS
+
+    refuses(lambda: compile_filters([("a", 1)]), "filters", "filters must be a dict")  # type: ignore[arg-type]
+    refuses(lambda: compile_filters({5: 1}), "filters", "filter keys must be strings")  # type: ignore[dict-item]
+    op = "z" * 40
+    refuses(
+        lambda: compile_filters({f"a__{op}": 1}),
+        "filters",
+        f"unknown lookup {op[:32]!r} in filter key; expected one of {', '.join(LOOKUPS)}",
+    )
+
+
+@pytest.mark.parametrize("op", ["in", "not_in", "contains_any", "contains_all"])
+def test_list_lookups_name_themselves_when_not_given_a_list(op: str) -> None:
+    refuses(lambda: compile_filters({f"a__{op}": 5}), "a", f"lookup {op} on 'a' needs a list")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"a__contains": 2**70}, {"a__between": (2**70, 1)}, {"a__between": (1, 2**70)}, {"a__gt": 2**70}],
+)
+def test_bad_values_of_every_lookup_name_the_field(filters: dict[str, Any]) -> None:
+    refuses(
+        lambda: compile_filters(filters),
+        "a",
+        "filter value for 'a' holds an integer outside the signed 64-bit range",
+    )
+
+
+def test_too_deep_filter_value_names_the_field() -> None:
+    deep: Any = 1
+    for _ in range(40):
+        deep = [deep]
+    err = refuses(lambda: compile_filters({"a": deep}), "a")
+    assert "nested too deeply" in err.message
+
+
+def test_bytearray_filter_values_are_bound_as_bytes() -> None:
+    cond = compile_filters({"b": bytearray(b"xy")})
+    assert cond is not None
+    [value] = cond.vars.values()
+    assert type(value) is bytes
+    assert value == b"xy"
