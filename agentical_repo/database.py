@@ -198,8 +198,8 @@ class Database:
         self.end_user: surrealdb.RecordID | None = None
         #: the extra connections when ``settings.pool_size > 1`` (server URLs only)
         self.pool: ConnectionPool | None = None
-        #: batches concurrent point reads and single creates per table (``agentical_repo.coalesce``);
-        #: ``db.coalescer.enabled = False`` sends every call on its own
+        #: batches concurrent point reads, single creates and single-record writes per table
+        #: (``agentical_repo.coalesce``); ``db.coalescer.enabled = False`` sends every call on its own
         self.coalescer = Coalescer(self)
 
     # ------------------------------------------------------------------ lifecycle
