@@ -325,7 +325,7 @@ def test_python_m_entry_in_process(
     assert code == EXIT_OK
     n = len(migrations.discover())
     assert f"0 applied, {n} pending" in out  # another namespace: nothing applied there
-    assert run(capsys, "schema", "status", "--url", url, "--namespace", "bad-name")[0] == EXIT_ERROR
+    assert run(capsys, "schema", "status", "--url", url, "--namespace", "bad name")[0] == EXIT_ERROR
 
 
 @pytest.mark.slow
