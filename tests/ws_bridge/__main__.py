@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from agentical_repo.database import _settle_at_exit
+
 from .bridge import DEFAULT_MAX_FRAME, LABEL, Bridge
 
 
@@ -78,12 +80,11 @@ async def serve(args: argparse.Namespace, command: list[str]) -> int:
 def main() -> None:
     args, command = parse(sys.argv[1:])
     status = asyncio.run(run(args, command))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Skip interpreter finalization: an embedded-engine worker thread still inside Python
-    # at that moment aborts the process (exit 134) after all the work was done, which
-    # would turn a green `make test-ws` red. Everything is closed and flushed by now.
-    os._exit(status)
+    # The bridge drives the engine directly (not through Database), so it applies the
+    # library's exit barrier itself: wait until no engine worker thread is inside Python
+    # before the interpreter finalizes (see agentical_repo.database).
+    _settle_at_exit()
+    sys.exit(status)
 
 
 if __name__ == "__main__":
