@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_ws.py $(BENCH_WS_ARGS)
 	$(BIN)/python benchmarks/bench_memory.py $(BENCH_MEMORY_ARGS)
 	$(BIN)/python benchmarks/bench_bulk.py $(BENCH_BULK_ARGS)
+	$(BIN)/python benchmarks/targets.py
 
 schema: install
 	$(BIN)/agentical-repo schema apply --url "$(AGENTICAL_DB_URL)"
