@@ -8,7 +8,10 @@ Engine selection (first match wins):
 * otherwise the SDK's embedded ``mem://`` engine.
 
 One connection is shared by the session; each test gets a fresh database on it
-with the schema applied, so tests never see each other's data.
+with the schema applied, so tests never see each other's data. The fixtures are the
+package's own pytest plugin (``agentical_repo.testing``: ``agentical_engine``,
+``agentical_db``, ``agentical_bare_db``); this file only chooses the engine (by
+overriding ``agentical_settings``) and gives them the suite's short names.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -81,33 +83,34 @@ def make_settings(url: str, user: str | None, password: str | None, **kw: Any) -
     return DatabaseSettings.model_validate(fields)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def engine(engine_url: tuple[str, str | None, str | None]) -> AsyncIterator[Database]:
-    db = Database(make_settings(*engine_url))
-    await db.connect()
-    yield db
-    await db.close()
+@pytest.fixture(scope="session")
+def agentical_settings(engine_url: tuple[str, str | None, str | None]) -> DatabaseSettings:
+    """Overrides the plugin's settings: the engine chosen above (container, URL or mem://)."""
+    return make_settings(*engine_url)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def db(engine: Database) -> AsyncIterator[Database]:
+@pytest.fixture(scope="session")
+def engine(agentical_engine: Database) -> Database:
+    """The session's connection (the plugin's ``agentical_engine``)."""
+    return agentical_engine
+
+
+@pytest.fixture
+def db(agentical_db: Database) -> Database:
     """The shared connection switched to a fresh database with the schema applied."""
-    await engine.use("test", f"t_{uuid.uuid4().hex}")
-    await engine.apply_schema()
-    yield engine
+    return agentical_db
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def bare_db(engine: Database) -> AsyncIterator[Database]:
+async def bare_db(agentical_bare_db: Database) -> AsyncIterator[Database]:
     """A fresh database without the schema, for raw use: statement writes are not
     checked for the schema (``require_schema=False``) while the test runs."""
-    await engine.use("test", f"t_{uuid.uuid4().hex}")
-    checked = engine.settings
-    engine.settings = checked.model_copy(update={"require_schema": False})
+    checked = agentical_bare_db.settings
+    agentical_bare_db.settings = checked.model_copy(update={"require_schema": False})
     try:
-        yield engine
+        yield agentical_bare_db
     finally:
-        engine.settings = checked
+        agentical_bare_db.settings = checked
 
 
 @pytest.fixture
