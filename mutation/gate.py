@@ -291,7 +291,7 @@ def main() -> int:
     print(f"mutation: {time.monotonic() - started:.0f}s")
     if args.sample and overall < threshold:
         ok = False
-    if not args.sample and not args.report and not args.resume and not args.group:
+    if not args.sample and not args.group:  # every group scored in full
         write_scores(rows)
     print(
         f"mutation gate: {'passed' if ok else 'FAILED'} (threshold {threshold:.0%} of non-equivalent mutants)"

@@ -243,3 +243,22 @@ def test_server_errors_go_through_the_entry_mapping() -> None:
     err = error_from_sdk(thrown)
     assert type(err) is NotFoundError
     assert err.message == "agent not found"
+
+
+def test_decode_thrown_reads_the_first_object_only() -> None:
+    assert decode_thrown("Thrown { a } An error occurred: { agentical: 1 }") is None
+
+
+def test_entry_message_falls_back_to_message_then_a_fixed_text() -> None:
+    from agentical_repo.errors import error_from_entry
+
+    assert error_from_entry({"kind": "Internal", "message": "boom happened"}).message == "boom happened"
+    assert error_from_entry({"kind": "Internal"}).message == "query failed"
+    assert error_from_entry({"kind": "Internal", "result": "r1", "message": "m1"}).message == "r1"
+
+
+def test_server_errors_are_redacted_with_the_bound_values() -> None:
+    exc = surrealdb.ServerError("Internal", "odd failure near topsecret1 here")
+    err = error_from_sdk(exc, vars={"pw": "topsecret1"})
+    assert err.message == "odd failure near <redacted> here"
+    assert err.context["engine_kind"] == "Internal"
