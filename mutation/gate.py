@@ -221,11 +221,16 @@ def main() -> int:
 
     samples: dict[str, list[str]] = {}
     if not args.report:
+        before = {g["name"]: _text(WORK / g["name"] / "pyproject.toml") for g in groups}
         for group in groups:
             prepare(group, resume=args.resume)
         if args.resume:
             for group in groups:
                 work = WORK / group["name"]
+                if _text(work / "pyproject.toml") != before[group["name"]]:
+                    # a changed test list makes mutmut drop every verdict: run them all again
+                    print(f"mutation: {group['name']}: its tests changed, every mutant runs again")
+                    continue
                 samples[group["name"]] = [
                     name
                     for codes in verdicts(work, group["modules"]).values()
@@ -245,7 +250,7 @@ def main() -> int:
             work = WORK / group["name"]
             log = work / "mutmut.log"
             names = samples.get(group["name"])
-            if args.resume and not names:
+            if args.resume and names == []:
                 continue
             print(
                 f"mutation: {group['name']}: {len(names) if names is not None else 'all'} mutants ...",
@@ -297,6 +302,10 @@ def main() -> int:
         f"mutation gate: {'passed' if ok else 'FAILED'} (threshold {threshold:.0%} of non-equivalent mutants)"
     )
     return 0 if ok else 1
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
 
 
 def _group_of(groups: list[dict[str, object]], path: str) -> str:
