@@ -262,3 +262,153 @@ def test_server_errors_are_redacted_with_the_bound_values() -> None:
     err = error_from_sdk(exc, vars={"pw": "topsecret1"})
     assert err.message == "odd failure near <redacted> here"
     assert err.context["engine_kind"] == "Internal"
+
+
+# --------------------------------------------------------------------------- engine entries
+
+SCHEMA_HINT = " (has the schema been applied? see Database.apply_schema)"
+
+
+@pytest.mark.parametrize(
+    ("entry", "cls", "code", "message"),
+    [
+        (
+            {"kind": "Internal", "result": "x", "details": {"kind": "TransactionConflict"}},
+            ConflictError,
+            "write_conflict",
+            "x",
+        ),
+        (
+            {"kind": "Internal", "result": "Transaction conflict: can be retried"},
+            ConflictError,
+            "write_conflict",
+            None,
+        ),
+        (
+            {"kind": "Internal", "result": "An error occurred: The table 'agent' does not exist"},
+            QueryError,
+            "table_missing",
+            "An error occurred: The table 'agent' does not exist" + SCHEMA_HINT,
+        ),
+        (
+            {"kind": "Thrown", "result": "An error occurred: { agentical: 6, table: 'u' }"},
+            AlreadyExistsError,
+            "already_exists",
+            "u already exists",
+        ),
+        ({"kind": "Internal", "result": "An error occurred: {x: 1}"}, QueryError, "thrown", None),
+        (
+            {"kind": "Thrown", "result": "oops kind: 'conflict'"},
+            ConflictError,
+            "stale_version",
+            "oops kind: 'conflict'",
+        ),
+        ({"kind": "Thrown", "result": "oops kind: 'stale_version'"}, ConflictError, "stale_version", None),
+        (
+            {"kind": "Thrown", "result": "oops kind: 'not_found'"},
+            NotFoundError,
+            "not_found",
+            "oops kind: 'not_found'",
+        ),
+        ({"kind": "Thrown", "result": "oops kind: 'cycle'"}, ValidationError, "cycle", "oops kind: 'cycle'"),
+        ({"kind": "Thrown", "result": "oops kind: 'invalid'"}, ValidationError, "invalid", None),
+        ({"kind": "Thrown", "result": "oops kind: 'validation'"}, ValidationError, "validation", None),
+        (
+            {"kind": "Thrown", "result": "oops kind: 'exists'"},
+            AlreadyExistsError,
+            "already_exists",
+            "oops kind: 'exists'",
+        ),
+        ({"kind": "Thrown", "result": "oops"}, QueryError, "thrown", "oops"),
+        ({"kind": "AlreadyExists", "result": "dup"}, AlreadyExistsError, "already_exists", "dup"),
+        (
+            {"kind": "Internal", "result": "Database index `i` already contains 'x', with record `t:1`"},
+            AlreadyExistsError,
+            "already_exists",
+            None,
+        ),
+        ({"kind": "Internal", "result": "Record already exists"}, AlreadyExistsError, "already_exists", None),
+        (
+            {"kind": "NotFound", "result": "The table 'nope' does not exist", "details": {"kind": "Table"}},
+            QueryError,
+            "table_missing",
+            "The table 'nope' does not exist" + SCHEMA_HINT,
+        ),
+        ({"kind": "NotFound", "result": "gone"}, NotFoundError, "not_found", "gone"),
+        ({"kind": "Validation", "result": "Parse error: x"}, QueryError, "parse_error", "Parse error: x"),
+        ({"kind": "Validation", "result": "bad"}, ValidationError, "schema_violation", "bad"),
+        ({"kind": "Internal", "result": "Couldn't coerce value"}, ValidationError, "schema_violation", None),
+        (
+            {"kind": "Internal", "result": "x but field must conform"},
+            ValidationError,
+            "schema_violation",
+            None,
+        ),
+        ({"kind": "Internal", "result": "no such field exists"}, ValidationError, "schema_violation", None),
+        ({"kind": "Internal", "result": "Expected a string"}, ValidationError, "schema_violation", None),
+        ({"kind": "Internal", "result": "field is readonly"}, ValidationError, "schema_violation", None),
+        ({"kind": "Internal", "result": "Found 5 for field"}, ValidationError, "schema_violation", None),
+        ({"kind": "Internal", "result": "Couldn't convert x"}, ValidationError, "schema_violation", None),
+        ({"kind": "NotAllowed", "result": "no"}, QueryError, "not_allowed", "no"),
+        ({"kind": "Internal", "result": "Not enough permissions"}, QueryError, "not_allowed", None),
+        ({"kind": "Internal", "result": "IAM error"}, QueryError, "not_allowed", None),
+        ({"kind": "Internal", "result": "weird"}, QueryError, "query_error", "weird"),
+    ],
+)
+def test_every_engine_entry_branch(
+    entry: dict[str, Any], cls: type[AgenticalError], code: str, message: str | None
+) -> None:
+    from agentical_repo.errors import error_from_entry
+
+    err = error_from_entry(entry, context={"statement_index": 0})
+    assert type(err) is cls
+    assert err.code == code
+    if message is not None:
+        assert err.message == message
+    assert err.context["engine_kind"] == entry["kind"]
+    assert err.context["statement_index"] == 0
+    detail = entry.get("details", {}).get("kind")
+    assert err.context.get("engine_detail") == detail
+
+
+def test_retryable_conflicts() -> None:
+    from agentical_repo.errors import is_retryable_conflict
+
+    assert is_retryable_conflict({"details": {"kind": "TransactionConflict"}})
+    assert is_retryable_conflict({"result": "x can be retried"})
+    assert not is_retryable_conflict({"details": {"kind": "Other"}, "result": "no"})
+    assert not is_retryable_conflict({"details": "TransactionConflict"})
+    assert not is_retryable_conflict({})
+    err = error_from_entry_({"kind": "Internal", "result": "x can be retried"})
+    assert isinstance(err, ConflictError)
+    assert err.retryable is True
+
+
+def error_from_entry_(entry: dict[str, Any]) -> AgenticalError:
+    from agentical_repo.errors import error_from_entry
+
+    return error_from_entry(entry)
+
+
+def test_thrown_kind_context() -> None:
+    assert error_from_entry_({"kind": "Thrown", "result": "oops"}).context["thrown"] == ""
+    assert error_from_entry_({"kind": "Thrown", "result": "a kind: 'exists'"}).context["thrown"] == "exists"
+
+
+def test_redaction_prefers_the_longest_leaf() -> None:
+    from agentical_repo.errors import redact
+
+    assert redact("say abcdefgh now", [["abc", "abcdefgh", "abcdef"]]) == "say <redacted> now"
+    assert redact("x `abc` abc t:1 abc", [["abc"]]) == "x `abc` <redacted> t:1 <redacted>"
+
+
+def test_agentical_error_keeps_message_code_and_context() -> None:
+    err = AgenticalError("msg", code="c1", context={"a": 1})
+    assert (str(err), err.args, err.message, err.code, err.context) == (
+        "msg",
+        ("msg",),
+        "msg",
+        "c1",
+        {"a": 1},
+    )
+    assert AgenticalError("m").code == "agentical_error"
