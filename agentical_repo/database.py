@@ -75,6 +75,8 @@ RECORD_LOCK_STRIPES = 64
 ENGINE_SETTLE_TIMEOUT = 0.5
 
 CLOSED_MESSAGE = "database is closed; call connect() to reopen"
+#: How the engine refuses a request on a session that never signed in.
+ANONYMOUS_REFUSAL = "Anonymous access not allowed"
 SCHEMA_MESSAGE = "schema not applied: run `agentical-repo schema apply` or `await db.apply_schema()`"
 #: Statement operations that write; the first one on a connection checks the schema.
 WRITE_OPERATIONS = frozenset({"CREATE", "INSERT", "UPDATE", "UPSERT", "DELETE", "RELATE"})
@@ -457,6 +459,9 @@ class Database:
                 error.context["maybe_sent"] = not not_sent
                 raise error from None
             except surrealdb.SurrealError as exc:
+                if self._session_lost(slot, str(exc)) and attempt + 1 < attempts:
+                    await self._discard(client)
+                    continue
                 raise error_from_sdk(exc, vars=vars) from None
             except RecursionError as exc:
                 # the SDK's CBOR codec recurses per nesting level
@@ -472,8 +477,30 @@ class Database:
                     code="reply_undecodable",
                     context={"maybe_sent": True},
                 ) from None
+            if self._session_lost(slot, response) and attempt + 1 < attempts:
+                await self._discard(client)
+                continue
             return self._entries(response, vars)
         raise DatabaseUnavailableError("database unavailable")  # pragma: no cover
+
+    def _session_lost(self, slot: Slot | None, reply: Any) -> bool:
+        """True when a pooled connection answered as an anonymous session although this
+        Database signs in: its socket died between our check and the send, and the SDK
+        reconnected it by itself without sign-in. The engine refused the request, so
+        nothing of it was applied and it is safe to re-send on another connection."""
+        if slot is None or self.settings.username is None:
+            return False
+        if isinstance(reply, str):
+            return ANONYMOUS_REFUSAL in reply
+        if isinstance(reply, dict) and reply.get("error"):
+            return ANONYMOUS_REFUSAL in str(reply["error"])
+        entries = reply.get("result") if isinstance(reply, dict) else reply
+        if not isinstance(entries, list):
+            return False
+        return any(
+            isinstance(e, dict) and e.get("status") == "ERR" and ANONYMOUS_REFUSAL in str(e.get("result"))
+            for e in entries
+        )
 
     async def _acquire(self) -> tuple[Any, Slot | None, float]:
         """The connection for the next request: (client, its pool slot or None, seconds waited).

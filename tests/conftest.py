@@ -31,6 +31,10 @@ from agentical_repo import Database, DatabaseSettings, Repositories, ValidationE
 
 SURREAL_IMAGE = "surrealdb/surrealdb:v3.2.4"
 
+# The package's plugin, loaded here rather than through its pytest11 entry point (which
+# pyproject disables for this suite) so that coverage is already measuring when it imports.
+pytest_plugins = ["agentical_repo.testing"]
+
 
 def _docker_unavailable_reason() -> str | None:
     try:

@@ -271,3 +271,32 @@ async def test_bench_ws_measures_a_pool_configuration(bridge: Bridge) -> None:
     assert (result.pool_size, result.clients, result.ops) == (2, 5, 20)
     assert 0 < result.p50_ms <= result.p99_ms
     assert "loopback bridge" in bench.table([result])
+
+
+async def test_an_extra_that_lost_its_sign_in_is_replaced_and_the_request_re_sent(
+    bridge: Bridge, pooled: Database
+) -> None:
+    """The SDK reconnects a dead socket by itself as an anonymous session; the engine then
+    refuses every request on it. That refusal applied nothing, so the request is re-sent on
+    another connection and the anonymous one is replaced (here the session is made
+    anonymous directly, which is what the SDK's silent reconnect leaves behind)."""
+    pool = pooled.pool
+    assert pool is not None
+    repos = Repositories(pooled)
+    agent = await repos.agents.create(Agent(name="a", agent_type="t"))
+    for _ in range(200):
+        if len(pool.extras) == 2:
+            break
+        await asyncio.sleep(0.01)
+    victim = pool.extras[0]
+    await victim.client.invalidate()
+    replaced = pool.stats().replaced
+    results = await asyncio.gather(
+        *(repos.agents.list({"name": agent.name}) for _ in range(20)),
+        *(repos.agents.create(Agent(name=f"w{i}", agent_type="t")) for i in range(5)),
+        return_exceptions=True,
+    )
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert pool.stats().replaced > replaced
+    assert victim not in pool.extras
+    assert await repos.agents.count() == 6, "each write applied exactly once"
