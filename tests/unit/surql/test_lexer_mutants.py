@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentical_repo.surql.lexer import count_statements, ends_in_line_comment, segments
+from agentical_repo.surql.lexer import count_statements, ends_in_line_comment, segments, statement_keywords
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,23 @@ def test_count_statements_with_brackets(text: str, n: int) -> None:
 )
 def test_ends_in_line_comment(text: str, expected: bool) -> None:
     assert ends_in_line_comment(text) is expected
+
+
+def returns(text: str) -> list[int]:
+    return list(statement_keywords(text, "RETURN"))
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (";-- c\nRETURN 1", [6]),  # a comment between ";" and the keyword is skipped
+        (";// c\nRETURN 1", [6]),
+        (";# c\nRETURN 1", [5]),
+        (";/* c */RETURN 1", [8]),
+        ("RETURN 'x'; y", [0]),  # a string after the keyword ends the candidate once
+        ("'a' RETURN 1", []),  # after a string, a keyword is not a statement
+        ("SELECT 'x'; SELECT 'y'; RETURN 1", [24]),  # offsets add up over every chunk
+    ],
+)
+def test_statement_keywords_across_strings_and_comments(text: str, found: list[int]) -> None:
+    assert returns(text) == found
