@@ -305,7 +305,10 @@ def main() -> int:
 
 
 def _text(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
+    """The ``[tool.mutmut]`` table of a group's copy (what mutmut fingerprints), or ""."""
+    if not path.exists():
+        return ""
+    return json.dumps(tomllib.loads(path.read_text()).get("tool", {}).get("mutmut", {}), sort_keys=True)
 
 
 def _group_of(groups: list[dict[str, object]], path: str) -> str:
