@@ -95,3 +95,13 @@ def test_signin_refuses_a_bad_access_name_naming_access() -> None:
         "access",
         "invalid access 'a-b': must match ^[A-Za-z_][A-Za-z0-9_]*$",
     )
+
+
+def test_task_traversals_are_direct_by_default() -> None:
+    from agentical_repo.surql.queries import tasks
+
+    task = RecordID("task", uuid.UUID(int=7))
+    assert tasks.dependencies(task).text == tasks.dependencies(task, recursive=False).text
+    assert tasks.dependents(task).text == tasks.dependents(task, recursive=False).text
+    assert tasks.dependencies(task).text != tasks.dependencies(task, recursive=True).text
+    assert tasks.dependents(task).text != tasks.dependents(task, recursive=True).text

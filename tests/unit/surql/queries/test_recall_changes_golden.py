@@ -189,3 +189,10 @@ def test_batch_reads_and_inserts() -> None:
         "table",
         "invalid table 'a-b': must match ^[A-Za-z_][A-Za-z0-9_]*$",
     )
+
+
+def test_vector_index_ddl_defaults() -> None:
+    assert recall.vector_index_ddl(384) == (
+        "DEFINE INDEX OVERWRITE message_embedding ON message FIELDS embedding "
+        "HNSW DIMENSION 384 DIST COSINE TYPE F32 EFC 150 M 12;\n"
+    )
