@@ -49,9 +49,23 @@ async def medians(cases: dict[str, Callable[[], Awaitable[object]]]) -> dict[str
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def assert_alike(found: dict[str, float]) -> None:
-    fastest, slowest = min(found.values()), max(found.values())
-    assert slowest <= fastest * 1.25, f"medians differ by more than 25%: {found}"
+def within(found: dict[str, float]) -> bool:
+    return max(found.values()) <= min(found.values()) * 1.25
+
+
+async def assert_alike(cases: dict[str, Callable[[], Awaitable[object]]], attempts: int = 3) -> None:
+    """The medians are within 25% of each other, in one of up to ``attempts`` measurements.
+
+    A shared CI machine can slow one case's tries by chance (measured: 27% once); the
+    difference this guards against (no argon2 work for unknown emails: ~50x) fails
+    every attempt.
+    """
+    found: dict[str, float] = {}
+    for _ in range(attempts):
+        found = await medians(cases)
+        if within(found):
+            return
+    raise AssertionError(f"medians differ by more than 25% in {attempts} measurements: {found}")
 
 
 async def test_record_access_signin_costs_the_same_for_unknown_and_known_emails(world: EndUsers) -> None:
@@ -63,14 +77,12 @@ async def test_record_access_signin_costs_the_same_for_unknown_and_known_emails(
 
         return call
 
-    assert_alike(
-        await medians(
-            {
-                "unknown email": refused("nobody@example.com"),
-                "wrong password": refused("a@example.com"),
-                "inactive user": refused("b@example.com"),
-            }
-        )
+    await assert_alike(
+        {
+            "unknown email": refused("nobody@example.com"),
+            "wrong password": refused("a@example.com"),
+            "inactive user": refused("b@example.com"),
+        }
     )
 
 
@@ -84,12 +96,10 @@ async def test_authenticate_costs_the_same_for_unknown_and_known_emails(world: E
 
         return call
 
-    assert_alike(
-        await medians(
-            {
-                "unknown email": miss("nobody@example.com"),
-                "wrong password": miss("a@example.com"),
-                "inactive user": miss("b@example.com"),
-            }
-        )
+    await assert_alike(
+        {
+            "unknown email": miss("nobody@example.com"),
+            "wrong password": miss("a@example.com"),
+            "inactive user": miss("b@example.com"),
+        }
     )
