@@ -291,12 +291,15 @@ async def test_an_extra_that_lost_its_sign_in_is_replaced_and_the_request_re_sen
     victim = pool.extras[0]
     await victim.client.invalidate()
     replaced = pool.stats().replaced
+    # reads only while the anonymous connection is being replaced: a write in flight on it
+    # when it is closed would be of unknown fate (never re-sent), by design
     results = await asyncio.gather(
-        *(repos.agents.list({"name": agent.name}) for _ in range(20)),
-        *(repos.agents.create(Agent(name=f"w{i}", agent_type="t")) for i in range(5)),
-        return_exceptions=True,
+        *(repos.agents.list({"name": agent.name}) for _ in range(20)), return_exceptions=True
     )
     assert [r for r in results if isinstance(r, BaseException)] == []
+    assert all(r == [agent] for r in results)
     assert pool.stats().replaced > replaced
     assert victim not in pool.extras
+    for i in range(5):
+        await repos.agents.create(Agent(name=f"w{i}", agent_type="t"))
     assert await repos.agents.count() == 6, "each write applied exactly once"
