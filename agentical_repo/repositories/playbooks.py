@@ -104,18 +104,22 @@ class PlaybookRepository(BaseRepository[Playbook]):
         _draft, statement = self._create_version_statement(name, definition, fields)
         if self.tx is not None:
             return await self._write(statement, self._decode)
-        attempts = max(1, self.max_version_attempts)
-        for attempt in range(attempts):
-            try:
-                return await self._write(statement, self._decode)
-            except AlreadyExistsError as exc:
-                if _VERSION_INDEX not in exc.message or attempt + 1 >= attempts:
-                    raise
-            except ConflictError as exc:
-                if not exc.retryable or attempt + 1 >= attempts:
-                    raise
-            # Small jittered pause so the racers do not collide in lock-step again.
-            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+        # The embedded engines can accept two conflicting commits of one unique-index
+        # key (see ``Database.record_lock``): serialise this process's writers of one
+        # name; the index and the retry below still order writers in other processes.
+        async with self.db.record_lock(self.table, ("name", name)):
+            attempts = max(1, self.max_version_attempts)
+            for attempt in range(attempts):
+                try:
+                    return await self._write(statement, self._decode)
+                except AlreadyExistsError as exc:
+                    if _VERSION_INDEX not in exc.message or attempt + 1 >= attempts:
+                        raise
+                except ConflictError as exc:
+                    if not exc.retryable or attempt + 1 >= attempts:
+                        raise
+                # Small jittered pause so the racers do not collide in lock-step again.
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def get_latest(self, name: str) -> Playbook | None:
@@ -184,7 +188,8 @@ class PlaybookRepository(BaseRepository[Playbook]):
         state = None if status is None else _check_status(status)
         statement = q.append_logs(ex, entries, None if state is None else state.value)
         try:
-            return await self._write(statement, self._decode_execution)
+            # one record's concurrent appenders: see ``Database.record_lock`` (engine fault)
+            return await self._locked_write(("execution", ex.id), statement, self._decode_execution)
         except NotFoundError:
             raise NotFoundError(
                 "playbook_execution not found",

@@ -298,16 +298,18 @@ class TaskRepository(BaseRepository[Task]):
 
         ``NotFoundError`` names which of the two is missing (``context["missing"]``).
         """
-        statement = q.assign(self._rid(task_id, "task_id"), self._rid(agent_id, "agent_id", table="agent"))
+        task = self._rid(task_id, "task_id")
+        statement = q.assign(task, self._rid(agent_id, "agent_id", table="agent"))
         try:
-            return await self._write(statement, self._decode)
+            return await self._locked_write(task.id, statement, self._decode)
         except NotFoundError as exc:
             raise self._not_found(exc, {"agent": agent_id, "task": task_id}) from None
 
     async def unassign(self, task_id: IdLike) -> Task:
         """Remove the task's agent (bumps ``version``); ``NotFoundError`` if the task is missing."""
         try:
-            return await self._write(q.unassign(self._rid(task_id, "task_id")), self._decode)
+            task = self._rid(task_id, "task_id")
+            return await self._locked_write(task.id, q.unassign(task), self._decode)
         except NotFoundError as exc:
             raise self._not_found(exc, {"task": task_id}) from None
 
@@ -470,7 +472,8 @@ class TaskRepository(BaseRepository[Task]):
             expected_version=_expected_version(expected_version),
         )
         try:
-            return await self._write(statement, self._decode)
+            # a transition reads the status it moves from: see ``Database.record_lock``
+            return await self._locked_write(task.id, statement, self._decode)
         except NotFoundError as exc:
             raise self._not_found(exc, {"task": task_id}) from None
         except ConflictError as exc:

@@ -159,7 +159,8 @@ class WorkflowRepository(BaseRepository[Workflow]):
             RecordID("workflow_execution", key), final.value, result=encoded, error=error
         )
         try:
-            return await self._write(statement, WorkflowExecution.from_record)
+            # "still running?" is read and written in one request: see ``Database.record_lock``
+            return await self._locked_write(("execution", key), statement, WorkflowExecution.from_record)
         except NotFoundError:
             raise NotFoundError(
                 "workflow execution not found", context={"table": "workflow_execution", "id": str(key)}
@@ -260,7 +261,11 @@ class WorkflowRepository(BaseRepository[Workflow]):
             require_int(position, "position", 0, 1_000_000)
         statement = q.add_task(workflow, task, position)
         try:
-            return await self._write(statement, Task.from_record)
+            if self.tx is not None:
+                return await self._write(statement, Task.from_record)
+            # it moves the task record, as ``tasks.update`` does: the same lock
+            async with self.db.record_lock("task", task.id):
+                return await self._write(statement, Task.from_record)
         except NotFoundError as exc:
             what = "task" if exc.context.get("table") == "task" else "workflow"
             ident = as_uuid(task_id if what == "task" else workflow_id)
