@@ -16,11 +16,14 @@ Three rules make a cursor safe to persist and resume from:
 1. **Settled delivery.** A transaction's versionstamp is taken while it commits, so a
    slow commit can become visible *after* a later, faster one with a higher stamp. A
    reader that jumped past the later stamp would never see the slow one. Events are
-   therefore delivered only once their stamp is ``settle`` seconds older than the
-   engine's clock at the read (``DEFAULT_SETTLE``); the cursor then moves to that
-   watermark. A transaction whose commit takes longer than ``settle`` can still be
-   overtaken: raise ``settle`` for workloads with huge transactions
-   (docs/performance.md has the measured numbers).
+   therefore delivered only below a *watermark*, and the cursor moves at most to it:
+   the earliest of (a) the start of the oldest write this ``Database`` may still be
+   committing (``write_horizon.py``), (b) the moment the read was sent, both on the
+   engine's clock, and (c) ``settle`` seconds before the engine's clock at the read
+   (``DEFAULT_SETTLE``). (a) and (b) make delivery exact for every writer of an embedded
+   engine, however long its commit takes; (c) covers writers in other processes of a
+   server, whose commits this process cannot see starting: a commit there that takes
+   longer than ``settle`` can still be overtaken (docs/performance.md has the numbers).
 2. **Position inside a transaction.** The cursor is ``(versionstamp, index)``, so a
    ``limit`` that cuts a transaction's changes in two resumes at the next change.
 3. **Retention is checked, never assumed.** The feed's retention is read from the
@@ -37,7 +40,9 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -177,6 +182,12 @@ class _Feed:
     retention_ns: int
     original: bool
     groups: list[Mapping[str, Any]]
+    #: engine-clock ms before which no write of this process can still commit
+    horizon_ms: int
+
+    def watermark(self, settle: float) -> int:
+        """The versionstamp below which every change is visible (delivery stops there)."""
+        return _stamp_at(min(self.now_ms - int(settle * 1000), self.horizon_ms))
 
 
 def _check_source(source: ChangeSource[Any]) -> None:
@@ -203,7 +214,11 @@ def _settle(value: object) -> float:
 
 
 async def _read_feed(source: ChangeSource[Any], since: int, groups: int) -> _Feed:
+    sent = time.time()
+    oldest = source.db.write_horizon.oldest()
+    base = sent if oldest is None else min(oldest, sent)
     now, definition, feed = await source.db.execute_all(q.feed_read(source.table, since, groups))
+    answered = time.time()
     match = _FEED_RE.search(definition) if isinstance(definition, str) else None
     if match is None:
         raise RepositoryError(
@@ -214,7 +229,17 @@ async def _read_feed(source: ChangeSource[Any], since: int, groups: int) -> _Fee
         )
     if not isinstance(now, datetime):  # pragma: no cover - the engine always answers a datetime
         raise RepositoryError("the engine's clock could not be read", code="reply_undecodable")
-    return _Feed(_ms(now), parse_duration_ns(match.group(1)), match.group(2) is not None, list(feed or []))
+    # local time -> engine time. An embedded engine reads this process's clock; a server's
+    # may differ, so err early: it read its clock before we got the answer, so
+    # ``now - answered`` is at most the true offset between the clocks.
+    offset_s = 0.0 if source.db.settings.is_embedded else now.timestamp() - answered
+    return _Feed(
+        _ms(now),
+        parse_duration_ns(match.group(1)),
+        match.group(2) is not None,
+        list(feed or []),
+        horizon_ms=math.floor((base + offset_s) * 1000),
+    )
 
 
 def _expired(source: ChangeSource[Any], cursor: Cursor, feed: _Feed) -> ValidationError:
@@ -302,7 +327,7 @@ async def read_changes(
     feed = await _read_feed(source, start.versionstamp, groups)
     if since is not None and start.versionstamp < _stamp_at(feed.now_ms - feed.retention_ns // 1_000_000):
         raise _expired(source, start, feed)
-    watermark = _stamp_at(feed.now_ms - int(wait * 1000))
+    watermark = feed.watermark(wait)
     events: list[ChangeEvent[M]] = []
     cursor = start
     caught_up = True  # every change visible below the watermark has been read
@@ -337,7 +362,7 @@ async def current_cursor(source: ChangeSource[Any], *, settle: float | None = No
     _check_source(source)
     wait = _settle(settle)
     feed = await _read_feed(source, q.MAX_VERSIONSTAMP, 1)
-    return encode_cursor(Cursor(source.table, _stamp_at(feed.now_ms - int(wait * 1000))))
+    return encode_cursor(Cursor(source.table, feed.watermark(wait)))
 
 
 def _interval(value: object, argument: str) -> float:

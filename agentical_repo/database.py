@@ -64,6 +64,7 @@ from .pool import ConnectionPool, Slot, socket_gone
 from .settings import NAME_RULE, DatabaseSettings
 from .surql.statement import Composed, Statement, compose
 from .transaction import Transaction
+from .write_horizon import WriteHorizon
 
 __all__ = ["RECORD_LOCK_STRIPES", "Database", "RequestCounter"]
 
@@ -190,6 +191,8 @@ class Database:
         self._schema_seen: tuple[int, str, str] | None = None
         self._connect_lock = asyncio.Lock()
         self._counters: list[RequestCounter] = []
+        #: start times of this Database's writes that may still be committing (change feeds)
+        self.write_horizon = WriteHorizon()
         self.requests_sent = 0
         self._record_locks = [asyncio.Lock() for _ in range(RECORD_LOCK_STRIPES)]
         #: coroutines run on every newly opened SDK connection before it is used (e.g. to
@@ -429,11 +432,15 @@ class Database:
             self.requests_sent += 1
             for c in self._counters:
                 c.count += 1
+            # a write's start keeps change-feed readers from passing it (write_horizon.py)
+            token = None if idempotent else self.write_horizon.begin()
+            answered = False  # the engine answered (or nothing was sent): the write is settled
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the call in a new Task
                 # (an extra event-loop turn per request, measurable against the raw SDK).
                 async with asyncio.timeout(self.settings.query_timeout):
                     response = await self._query_on(client, slot, waited, text, vars)
+                answered = True
             except TimeoutError:
                 raise DatabaseUnavailableError(
                     f"no answer within query_timeout={self.settings.query_timeout}s"
@@ -442,6 +449,7 @@ class Database:
                 ) from None
             except (surrealdb.TransportError, ConnectionError, OSError) as exc:
                 not_sent = _is_not_sent(exc)
+                answered = not_sent
                 # The SDK connection is unusable: close it now, retried or not, so the next
                 # call can reopen the store (surrealkv holds a file lock) and no socket leaks.
                 # Only if it is still ours: a late failure from a connection another call has
@@ -459,11 +467,13 @@ class Database:
                 error.context["maybe_sent"] = not not_sent
                 raise error from None
             except surrealdb.SurrealError as exc:
+                answered = True
                 if self._session_lost(slot, str(exc)) and attempt + 1 < attempts:
                     await self._discard(client)
                     continue
                 raise error_from_sdk(exc, vars=vars) from None
             except RecursionError as exc:
+                answered = True  # refused while encoding (not sent), or the reply was in
                 # the SDK's CBOR codec recurses per nesting level
                 if not _raised_while_decoding(exc):
                     raise ValidationError(
@@ -477,6 +487,12 @@ class Database:
                     code="reply_undecodable",
                     context={"maybe_sent": True},
                 ) from None
+            finally:
+                if token is not None:
+                    if answered:
+                        self.write_horizon.end(token)
+                    else:  # timed out, cancelled or lost after sending: it may still commit
+                        self.write_horizon.hold(token, self.settings.query_timeout)
             if self._session_lost(slot, response) and attempt + 1 < attempts:
                 await self._discard(client)
                 continue

@@ -22,6 +22,12 @@ from agentical_repo.errors import RepositoryError
 from agentical_repo.models import Task, TaskStatus, Workflow
 
 
+async def past_this_millisecond() -> None:
+    """Versionstamps count milliseconds: a commit is certainly ordered (deliverable at
+    ``settle=0``) once the millisecond it committed in has passed."""
+    await asyncio.sleep(0.002)
+
+
 async def test_feed_keeps_schemafull_and_permissions(db: Database) -> None:
     tables = (await db.query("INFO FOR DB"))[0]["tables"]
     message = tables["message"]
@@ -36,6 +42,7 @@ async def test_events_in_commit_order_with_typed_records(repos: Repositories) ->
     task = await repos.tasks.create(Task(title="write"))
     await repos.tasks.update(task.id, {"priority": 7})
     await repos.tasks.delete(task.id)
+    await past_this_millisecond()
     batch = await repos.tasks.changes(start, settle=0)
     assert [e.kind for e in batch.events] == ["create", "update", "delete"]
     assert all(e.id == task.id and isinstance(e.record, Task) for e in batch.events)
@@ -55,6 +62,7 @@ async def test_transaction_is_one_versionstamp_and_limit_resumes_inside_it(repos
         for t in tasks:
             await tx.tasks.create(t)
     await repos.tasks.create(Task(title="after"))
+    await past_this_millisecond()
     seen = []
     cursor = start
     for _ in range(10):
@@ -73,6 +81,7 @@ async def test_transaction_is_one_versionstamp_and_limit_resumes_inside_it(repos
 
 async def test_since_none_replays_the_retained_feed(repos: Repositories) -> None:
     wf = await repos.workflows.create(Workflow(name="w"))
+    await past_this_millisecond()
     batch = await repos.workflows.changes(settle=0)
     assert [(e.kind, e.id) for e in batch.events] == [("create", wf.id)]
 
@@ -82,6 +91,7 @@ async def test_settle_holds_back_fresh_changes_without_skipping_them(repos: Repo
     await repos.tasks.create(Task(title="fresh"))
     held = await repos.tasks.changes(start, settle=60)
     assert held.events == []
+    await past_this_millisecond()
     later = await repos.tasks.changes(held.cursor, settle=0)
     assert [e.record.title for e in later.events if e.record] == ["fresh"]
 
