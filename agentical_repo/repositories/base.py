@@ -279,8 +279,7 @@ class BaseRepository(Generic[M]):
 
     def _convert(self, path: str, value: Any) -> Any:
         """Filter values in stored form: reference UUIDs → RecordID, ``id`` → RecordID."""
-        head = path.split(".", 1)[0]
-        table = self.table if head == "id" and head == path else self.model.__references__.get(path)
+        table = self.table if path == "id" else self.model.__references__.get(path)
         if table is not None and value is not None and not isinstance(value, RecordID):
             return RecordID(table, as_uuid(value, path))
         kind = field_enum(self.model, path)
@@ -359,13 +358,15 @@ class BaseRepository(Generic[M]):
         """The entities with these ids, in the order asked; missing ids are left out.
 
         One request for all of them (joined with concurrent point reads of the table).
-        A repeated id is returned once. At most ``MAX_CHUNK_SIZE`` ids.
+        A repeated id is returned once. At most ``MAX_CHUNK_SIZE`` ids, repeats included
+        (more are refused, never silently cut).
         """
         if isinstance(ids, Mapping | str | bytes) or not isinstance(ids, Iterable):
             raise ValidationError("ids must be an iterable of ids", context={"argument": "ids"})
-        keys = list(dict.fromkeys(self._key(i, "ids") for i in itertools.islice(ids, MAX_CHUNK_SIZE + 1)))
-        if len(keys) > MAX_CHUNK_SIZE:
+        given = list(itertools.islice(ids, MAX_CHUNK_SIZE + 1))
+        if len(given) > MAX_CHUNK_SIZE:
             raise fail("ids", f"must hold at most {MAX_CHUNK_SIZE} ids")
+        keys = list(dict.fromkeys(self._key(i, "ids") for i in given))
         if not keys:
             return []
         found: dict[uuid.UUID, M] = {}
@@ -693,7 +694,7 @@ class BaseRepository(Generic[M]):
                 f"{op} with empty filters would touch every {self.table}; pass all=True to mean it",
                 context={"argument": "filters"},
             )
-        return self._where(filters) if filters else None
+        return self._where(filters)  # None for no filters or {}
 
     async def update_many(
         self, filters: Mapping[str, Any] | None, updates: Mapping[str, Any], *, all: bool = False
