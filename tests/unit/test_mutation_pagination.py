@@ -64,12 +64,9 @@ def test_params_refuse_what_is_not_a_mapping_as_pagination() -> None:
         "pagination",
         "pagination takes only limit, offset and order_by",
     )
-    refuses(
-        lambda: PaginationParams(other=1), "pagination", "pagination takes only limit, offset and order_by"
-    )
-    refuses(
-        lambda: PaginationParams(offset="1"), "offset", "offset must be an integer in 0..9223372036854775807"
-    )
+    params: Any = PaginationParams
+    refuses(lambda: params(other=1), "pagination", "pagination takes only limit, offset and order_by")
+    refuses(lambda: params(offset="1"), "offset", "offset must be an integer in 0..9223372036854775807")
     refuses(
         lambda: PaginationParams(order_by=5),
         "order_by",
@@ -268,7 +265,14 @@ def test_encode_needs_one_value_per_key() -> None:
 
 
 def test_cursor_is_the_compact_json_in_unpadded_urlsafe_base64() -> None:
-    values = [None, Null, RecordID("agent", U), U, STAMP, dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.UTC)]
+    values: list[Any] = [
+        None,
+        Null,
+        RecordID("agent", U),
+        U,
+        STAMP,
+        dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.UTC),
+    ]
     values += [decimal.Decimal("1.50"), "x?>a", 7]
     order = [(f"k{i}", i % 2 == 0) for i in range(len(values) - 1)] + [("id", False)]
     cursor = encode_cursor(order, values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -103,8 +104,9 @@ def test_bad_row_names_table_and_id_never_a_value(repos: Repositories) -> None:
         assert err.message == f"stored agent row {key} is odd; {FIX}"
         assert err.code == "undecodable_row"
         assert err.context == {"table": "agent", "id": str(key)}
-    for row in ({"name": "secret"}, {"id": "agent:1"}, "secret", None):
-        err = repos.agents._bad_row(row, "is odd")
+    unknown: list[Any] = [{"name": "secret"}, {"id": "agent:1"}, "secret", None]
+    for odd in unknown:
+        err = repos.agents._bad_row(odd, "is odd")
         assert err.message == f"stored agent row (unknown id) is odd; {FIX}"
         assert err.context == {"table": "agent", "id": None}
 
@@ -173,7 +175,8 @@ async def test_get_many_in_the_order_asked_once_each_missing_left_out(repos: Rep
     a = await repos.agents.create(agent("a"))
     b = await repos.agents.create(agent("b"))
     with repos.db.count_requests() as c:
-        got = await repos.agents.get_many([b.id, uuid.uuid4(), str(a.id), RecordID("agent", b.id)])
+        ids: list[Any] = [b.id, uuid.uuid4(), str(a.id), RecordID("agent", b.id)]
+        got = await repos.agents.get_many(ids)
     assert got == [b, a]
     assert c.count == 1
     with repos.db.count_requests() as c:
@@ -363,13 +366,15 @@ async def test_watch_passes_its_arguments(repos: Repositories, monkeypatch: pyte
             waited.set()
         await asyncio.sleep(0)
 
-    monkeypatch.setitem(change_feed.watch.__kwdefaults__, "sleep", no_wait)  # type: ignore[index]
+    defaults = change_feed.watch.__kwdefaults__
+    assert defaults is not None
+    monkeypatch.setitem(defaults, "sleep", no_wait)
     start = await repos.tasks.change_cursor(settle=0)
     await repos.tasks.create_many([Task(title=f"w{i}") for i in range(101)], chunk_size=200)
     await _past_this_millisecond()
-    stream = repos.tasks.watch(start, settle=0)
+    stream: Any = repos.tasks.watch(start, settle=0)
     with repos.db.count_requests() as c:
-        titles = [(await next_event(stream)).record.title for _ in range(101)]  # type: ignore[union-attr]
+        titles = [(await next_event(stream)).record.title for _ in range(101)]
     assert titles == [f"w{i}" for i in range(101)]
     assert c.count == 2  # a full page of 100 (no wait), then the last one
     assert delays == []
@@ -398,7 +403,7 @@ async def test_watch_passes_its_arguments(repos: Repositories, monkeypatch: pyte
     # an explicit limit: pages of 2
     stream = repos.tasks.watch(start, limit=2, settle=0)
     with repos.db.count_requests() as c:
-        assert [(await next_event(stream)).record.title for _ in range(3)] == ["w0", "w1", "w2"]  # type: ignore[union-attr]
+        assert [(await next_event(stream)).record.title for _ in range(3)] == ["w0", "w1", "w2"]
     assert c.count == 2
     await stream.aclose()
 
@@ -457,9 +462,10 @@ async def test_missing_and_stale_updates_name_the_record(repos: Repositories) ->
 
 async def test_update_argument_errors_exactly(repos: Repositories) -> None:
     a = await repos.agents.create(agent())
-    for updates in ({}, ["name"], None):
+    bad_updates: list[Any] = [{}, ["name"], None]
+    for updates in bad_updates:
         with pytest.raises(ValidationError) as info:
-            await repos.agents.update(a.id, updates)  # type: ignore[arg-type]
+            await repos.agents.update(a.id, updates)
         assert info.value.message == "updates must be a non-empty dict"
         assert info.value.context == {"argument": "updates"}
     with pytest.raises(ValidationError) as info:
@@ -488,10 +494,12 @@ async def test_query_argument_errors_exactly(repos: Repositories) -> None:
         await repos.agents.list(pagination={"limit": 5})  # type: ignore[arg-type]
     assert info.value.message == "pagination must be a PaginationParams"
     assert info.value.context == {"argument": "pagination"}
-    for call in (
-        lambda: repos.agents.delete_many({}, all="yes"),  # type: ignore[arg-type]
-        lambda: repos.agents.update_many({"name": "a"}, {"name": "b"}, all=1),  # type: ignore[arg-type]
-    ):
+    flags: Any = ("yes", 1)
+    calls: list[Callable[[], Awaitable[int]]] = [
+        lambda: repos.agents.delete_many({}, all=flags[0]),
+        lambda: repos.agents.update_many({"name": "a"}, {"name": "b"}, all=flags[1]),
+    ]
+    for call in calls:
         with pytest.raises(ValidationError) as info:
             await call()
         assert info.value.message == "all must be True or False"
@@ -803,3 +811,80 @@ async def test_versioned_writes_hold_the_record_lock(db: Database, repos: Reposi
         assert not pending.done()
         assert (await repos.agents.get(a.id)).name == "a"
     assert (await pending).name == "later"
+
+
+async def test_upserts_are_never_batched(repos: Repositories) -> None:
+    rows = [agent(f"u{i}") for i in range(8)]
+    with repos.db.count_requests() as c:
+        stored = await asyncio.gather(*(repos.agents.upsert(r) for r in rows))
+    assert c.count == 8
+    assert [s.id for s in stored] == [r.id for r in rows]
+
+
+async def test_each_table_has_its_own_lanes(repos: Repositories) -> None:
+    agents = [await repos.agents.create(agent(f"a{i}")) for i in range(4)]
+    tools = [await repos.tools.create(tool(f"t{i}")) for i in range(4)]
+    with repos.db.count_requests() as c:
+        got = await asyncio.gather(
+            *(repos.agents.get_by_id(a.id) for a in agents), *(repos.tools.get_by_id(t.id) for t in tools)
+        )
+    assert got == [*agents, *tools]
+    assert c.count == 8  # four in flight per table: nothing waited
+    with repos.db.count_requests() as c:
+        many = await asyncio.gather(
+            *(repos.agents.get_many([a.id]) for a in agents), *(repos.tools.get_many([t.id]) for t in tools)
+        )
+    assert many == [[x] for x in [*agents, *tools]]
+    assert c.count == 8
+    with repos.db.count_requests() as c:
+        await asyncio.gather(
+            *(repos.agents.update(a.id, {"description": "x"}) for a in agents),
+            *(repos.tools.update(t.id, {"description": "x"}) for t in tools),
+        )
+    assert c.count == 8
+    with repos.db.count_requests() as c:
+        await asyncio.gather(
+            *(repos.agents.create(agent(f"n{i}")) for i in range(4)),
+            *(repos.tools.create(tool(f"n{i}")) for i in range(4)),
+        )
+    assert c.count == 8
+
+
+async def test_create_many_argument_bounds_and_errors(repos: Repositories) -> None:
+    with repos.db.count_requests() as c:
+        assert await repos.agents.create_many([agent("a"), agent("b")], chunk_size=1) == 2
+    assert c.count == 2
+    with repos.db.count_requests() as c:
+        assert await repos.agents.create_many([agent("c"), agent("d")], chunk_size=5000) == 2
+    assert c.count == 1
+    many: Any = repos.agents.create_many
+    for call, argument, message in (
+        (lambda: repos.agents.create_many([], chunk_size=0), "chunk_size", "chunk_size must be in 1..5000"),
+        (
+            lambda: repos.agents.create_many([], chunk_size=5001),
+            "chunk_size",
+            "chunk_size must be in 1..5000",
+        ),
+        (lambda: many([], chunk_size=2.0), "chunk_size", "chunk_size must be in 1..5000"),
+        (lambda: many("ab"), "entities", "entities must be an iterable of models"),
+        (lambda: many({}), "entities", "entities must be an iterable of models"),
+        (lambda: many(b"ab"), "entities", "entities must be an iterable of models"),
+        (lambda: many([], ordered=1), "ordered", "ordered must be True or False"),
+        (lambda: many([], ordered=None), "ordered", "ordered must be True or False"),
+    ):
+        with repos.db.count_requests() as c, pytest.raises(ValidationError) as info:
+            await call()
+        assert c.count == 0
+        assert (info.value.message, info.value.context) == (message, {"argument": argument})
+
+
+async def test_keyset_page_asks_for_one_row_more(
+    repos: Repositories, texts: list[tuple[str, dict[str, Any]]]
+) -> None:
+    await repos.agents.create_many(agent(f"k{i}") for i in range(5))
+    first = await repos.agents.paginate(limit=2, order_by="name")
+    texts.clear()
+    second = await repos.agents.paginate(limit=2, after=first.next_cursor, order_by="name")
+    assert [a.name for a in second] == ["k2", "k3"]
+    [(_, variables)] = texts
+    assert variables["limit"] == 3
