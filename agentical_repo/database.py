@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import contextvars
 import random
 import sys
 import threading
@@ -83,6 +84,9 @@ SCHEMA_MESSAGE = "schema not applied: run `agentical-repo schema apply` or `awai
 WRITE_OPERATIONS = frozenset({"CREATE", "INSERT", "UPDATE", "UPSERT", "DELETE", "RELATE"})
 
 T = TypeVar("T")
+
+#: ``Database.timeout``: this task's answer timeout, when set (else ``query_timeout``).
+_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar("agentical_timeout", default=None)
 Entry = dict[str, Any]
 
 
@@ -427,6 +431,7 @@ class Database:
     async def _send(self, text: str, vars: Mapping[str, Any], *, idempotent: bool) -> list[Entry]:
         """One round trip with reconnect-before-send, timeout and transport error mapping."""
         attempts = self.settings.max_retries + 1
+        limit = _TIMEOUT.get() or self.settings.query_timeout
         for attempt in range(attempts):
             client, slot, waited = await self._acquire()
             self.requests_sent += 1
@@ -438,12 +443,12 @@ class Database:
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for wraps the call in a new Task
                 # (an extra event-loop turn per request, measurable against the raw SDK).
-                async with asyncio.timeout(self.settings.query_timeout):
+                async with asyncio.timeout(limit):
                     response = await self._query_on(client, slot, waited, text, vars)
                 answered = True
             except TimeoutError:
                 raise DatabaseUnavailableError(
-                    f"no answer within query_timeout={self.settings.query_timeout}s"
+                    f"no answer within query_timeout={limit:g}s"
                     + ("" if idempotent else "; the write may or may not have been applied"),
                     code="timeout",
                 ) from None
@@ -492,7 +497,7 @@ class Database:
                     if answered:
                         self.write_horizon.end(token)
                     else:  # timed out, cancelled or lost after sending: it may still commit
-                        self.write_horizon.hold(token, self.settings.query_timeout)
+                        self.write_horizon.hold(token, limit)
             if self._session_lost(slot, response) and attempt + 1 < attempts:
                 await self._discard(client)
                 continue
@@ -544,6 +549,23 @@ class Database:
             return await client.query_raw(text, dict(vars))
         with self.pool.lease(slot, waited):
             return await client.query_raw(text, dict(vars))
+
+    @contextlib.contextmanager
+    def timeout(self, seconds: float) -> Iterator[None]:
+        """Let this task's requests inside the block wait up to ``seconds`` for an answer.
+
+        For the few statements that legitimately run long (``rebuild_vector_index``, a
+        large migration) without raising ``query_timeout`` for everything else.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 86400:
+            raise ValidationError(
+                "timeout must be a number of seconds in (0, 86400]", context={"argument": "timeout"}
+            )
+        reset = _TIMEOUT.set(float(seconds))
+        try:
+            yield
+        finally:
+            _TIMEOUT.reset(reset)
 
     @contextlib.asynccontextmanager
     async def pinned(self) -> AsyncIterator[None]:

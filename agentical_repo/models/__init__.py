@@ -8,7 +8,7 @@ from .graph import TaskDependency, TaskEvent, WorkflowGraph
 from .message import Message, SearchHit
 from .metrics import AgentMetrics, ToolUsageStats, WorkflowMetrics
 from .playbook import Playbook, PlaybookExecution
-from .recall import HybridHit, VectorHit
+from .recall import HybridHit, VectorHit, VectorIndexStatus
 from .search import EntityHit, SearchableEntity
 from .task import Task
 from .tool import Capability, Tool, ToolUsage
@@ -43,6 +43,7 @@ __all__ = [
     "ToolUsageStats",
     "User",
     "VectorHit",
+    "VectorIndexStatus",
     "Workflow",
     "WorkflowExecution",
     "WorkflowGraph",

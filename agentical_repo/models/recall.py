@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .message import Message
 
-__all__ = ["HybridHit", "VectorHit"]
+__all__ = ["HybridHit", "VectorHit", "VectorIndexStatus"]
 
 
 class VectorHit(BaseModel):
@@ -41,3 +41,19 @@ class HybridHit(BaseModel):
     text_rank: int | None
     distance: float | None
     text_score: float | None
+
+
+class VectorIndexStatus(BaseModel):
+    """The HNSW index's build state, as ``INFO FOR INDEX`` reports it.
+
+    ``status`` is ``ready`` when searches use the built graph, ``indexing`` while a
+    rebuild runs (``initial`` counts the rows it has read so far). ``pending`` and
+    ``updated`` count writes that arrived during a rebuild.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str
+    initial: int = 0
+    pending: int = 0
+    updated: int = 0

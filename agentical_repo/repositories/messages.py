@@ -26,7 +26,7 @@ from surrealdb import RecordID
 
 from ..errors import ValidationError
 from ..models import Message, MessageRole, SearchHit
-from ..models.recall import HybridHit, VectorHit
+from ..models.recall import HybridHit, VectorHit, VectorIndexStatus
 from ..pagination import Page
 from ..surql.queries import messages as q
 from ..surql.statement import Statement
@@ -179,6 +179,20 @@ class MessageRepository(BaseRepository[Message]):
     async def count_conversation(self, conversation_id: IdLike) -> int:
         """Number of messages in a conversation."""
         return await self.count({"conversation_id": as_uuid(conversation_id, "conversation_id")})
+
+    async def vector_index_status(self) -> VectorIndexStatus:
+        """The vector index's build state: ``ready``, or ``indexing`` during a rebuild."""
+        return await recall.vector_index_status(self)
+
+    async def rebuild_vector_index(self, *, max_seconds: float = 3600.0) -> VectorIndexStatus:
+        """Link every stored vector into the HNSW graph, so searches stop scanning them one by one.
+
+        On an embedded engine, call it after a bulk load and whenever many vectors were
+        written since the last one (the engine compacts new vectors into the graph only
+        on a server). This process's searches stay exact meanwhile (brute force). For the
+        application's connection, outside transactions; ``max_seconds`` bounds the wait.
+        """
+        return await recall.rebuild_vector_index(self, max_seconds=max_seconds)
 
     async def semantic_search(
         self,

@@ -17,29 +17,44 @@ migration that sets another dimension or distance for the index.
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Sequence
+import re
+import weakref
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from surrealdb import RecordID
 
-from ..errors import ValidationError
+from ..errors import (
+    AccessDeniedError,
+    ConflictError,
+    DatabaseUnavailableError,
+    QueryError,
+    RepositoryError,
+    TransactionError,
+    ValidationError,
+)
 from ..models import MessageRole
-from ..models.recall import HybridHit, VectorHit
+from ..models.recall import HybridHit, VectorHit, VectorIndexStatus
 from ..surql.queries import recall as q
 from ..validation import as_uuid, enum_value, fail, require_int
 
 if TYPE_CHECKING:
+    from ..database import Database
     from .messages import MessageRepository
 
 __all__ = [
     "DEFAULT_EF",
     "DEFAULT_RRF_K",
     "hybrid_search",
+    "rebuild_vector_index",
+    "rebuilding",
     "semantic_search",
     "vector_index_migration",
+    "vector_index_status",
     "write_vector_migration",
 ]
 
@@ -49,6 +64,7 @@ DEFAULT_EF = 100
 DEFAULT_RRF_K = 60
 MAX_DIMENSION = 16384
 MAX_QUERY_TEXT = 1000
+_DIST_RE = re.compile(r"\bDIST (\w+)")
 
 
 def check_vector(vector: object, argument: str = "vector") -> list[float]:
@@ -95,6 +111,33 @@ def _ef(ef: object, limit: int) -> int:
     return value
 
 
+def _unranked(rows: Sequence[Any], k: int) -> bool:
+    """True for the engine's answer while another connection rebuilds the index: every
+    row, no distances (3.2.4: KNN during a rebuild can ignore ``k`` and answer the whole
+    table with ``vector::distance::knn()`` NONE)."""
+    return len(rows) > k or any(not isinstance(row, Mapping) or row.get("distance") is None for row in rows)
+
+
+async def _index_distance(repo: MessageRepository) -> str:
+    """The vector index's distance, for a brute-force search while the graph is rebuilt."""
+    if repo.db.end_user is not None:
+        # end users cannot read definitions: they wait for the rebuild to end
+        raise DatabaseUnavailableError(
+            "the message vector index is being rebuilt; search again shortly",
+            code="index_building",
+            context={"table": repo.table, "index": q.INDEX_NAME},
+        )
+    definition = await repo._read(q.index_definition())
+    match = _DIST_RE.search(definition) if isinstance(definition, str) else None
+    if match is None or match.group(1) not in q.DISTANCES:
+        raise RepositoryError(
+            "the message vector index answered without distances and its definition is unreadable",
+            code="index_unreadable",
+            context={"table": repo.table, "index": q.INDEX_NAME},
+        )
+    return match.group(1)
+
+
 async def semantic_search(
     repo: MessageRepository,
     vector: Sequence[float],
@@ -111,7 +154,11 @@ async def semantic_search(
     k = require_int(limit, "limit", 1, q.MAX_K)
     width = _ef(ef, k)
     filters = _filters(repo, conversation_id, role, user_id, created_after, created_before)
-    rows = await repo._read(q.semantic(vec, k, width, filters)) or []
+    exact = await _index_distance(repo) if rebuilding(repo.db) else None
+    rows = await repo._read(q.semantic(vec, k, width, filters, exact=exact)) or []
+    if exact is None and _unranked(rows, k):
+        exact = await _index_distance(repo)
+        rows = await repo._read(q.semantic(vec, k, width, filters, exact=exact)) or []
     return [
         VectorHit(message=repo._decode(row), distance=float(row["distance"]), rank=rank)
         for rank, row in enumerate(rows, start=1)
@@ -146,7 +193,11 @@ async def hybrid_search(
     k = require_int(rrf_k, "rrf_k", 1, 10_000)
     width = _ef(ef, pool)
     filters = _filters(repo, conversation_id, role, user_id, created_after, created_before)
-    result = await repo._read(q.hybrid(text.strip(), vec, n, pool, width, k, filters))
+    exact = await _index_distance(repo) if rebuilding(repo.db) else None
+    result = await repo._read(q.hybrid(text.strip(), vec, n, pool, width, k, filters, exact=exact))
+    if exact is None and _unranked(result["vector"], pool):
+        exact = await _index_distance(repo)
+        result = await repo._read(q.hybrid(text.strip(), vec, n, pool, width, k, filters, exact=exact))
     vector_rank = {row["id"]: i for i, row in enumerate(result["vector"], start=1)}
     text_rank = {row["id"]: i for i, row in enumerate(result["text"], start=1)}
     text_score = {row["id"]: row.get("text_score") for row in result["text"]}
@@ -172,6 +223,94 @@ async def hybrid_search(
             )
         )
     return hits
+
+
+def _maintainer(repo: MessageRepository, what: str) -> None:
+    """Index maintenance is the application's, outside transactions."""
+    if repo.tx is not None:
+        raise TransactionError(f"{what} cannot run inside a transaction; run it before or after")
+    if repo.db.end_user is not None:
+        raise AccessDeniedError(
+            f"message: {what} is for the application's own connection, not an end user's",
+            context={"table": repo.table},
+        )
+
+
+def _seconds(value: object, argument: str, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= hi:
+        raise fail(argument, f"must be a number of seconds in (0, {hi:g}]")
+    return float(value)
+
+
+async def vector_index_status(repo: MessageRepository) -> VectorIndexStatus:
+    """The vector index's build state (one request)."""
+    _maintainer(repo, "vector_index_status")
+    info = await repo.db.execute(q.index_status())
+    building = info.get("building") if isinstance(info, Mapping) else None
+    if not isinstance(building, Mapping) or not isinstance(building.get("status"), str):
+        raise RepositoryError(
+            "the vector index reported no build status (is schema 0017 applied?)",
+            code="index_status_unreadable",
+            context={"table": repo.table, "index": q.INDEX_NAME},
+        )
+    if building["status"] == "error":
+        raise RepositoryError(
+            f"the vector index build failed: {str(building.get('error', ''))[:200]}",
+            code="index_build_failed",
+            context={"table": repo.table, "index": q.INDEX_NAME},
+        )
+    counts = {k: building[k] for k in ("initial", "pending", "updated") if isinstance(building.get(k), int)}
+    return VectorIndexStatus(status=building["status"], **counts)
+
+
+#: Databases with a vector-index rebuild running in this process (searches go brute force).
+_REBUILDING: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _rebuild_lock(db: Database) -> asyncio.Lock:
+    lock = _REBUILDING.get(db)
+    if lock is None:
+        lock = _REBUILDING[db] = asyncio.Lock()
+    return lock
+
+
+def rebuilding(db: Database) -> bool:
+    """Whether this process is rebuilding ``db``'s vector index right now."""
+    lock = _REBUILDING.get(db)
+    return lock is not None and lock.locked()
+
+
+async def rebuild_vector_index(repo: MessageRepository, *, max_seconds: float = 3600.0) -> VectorIndexStatus:
+    """Build the HNSW graph over every stored vector; return when it is built.
+
+    Why: the engine adds a written vector to a queue that searches compare one by one
+    (exact, but linear in its length) until a background compaction links it into the
+    graph, and an embedded engine runs no background compaction, so without a
+    rebuild every search stays a linear scan (docs/memory.md).
+
+    While the engine rebuilds, its KNN answers are unreliable (fewer than ``k`` rows,
+    or every row without a distance), so this process's searches meanwhile use brute
+    force with the index's distance: exact, and slower. Rebuilds in one process run
+    one at a time; ``max_seconds`` replaces ``query_timeout`` for the rebuild.
+    A rebuild started elsewhere (another process of a server) raises
+    ``ConflictError(code="index_building")``.
+    """
+    _maintainer(repo, "rebuild_vector_index")
+    limit = _seconds(max_seconds, "max_seconds", 86400)
+    async with _rebuild_lock(repo.db):
+        try:
+            with repo.db.timeout(limit):
+                await repo.db.execute(q.rebuild_index())
+        except QueryError as exc:
+            if "is currently building" not in exc.message:
+                raise
+            raise ConflictError(
+                "the message vector index is already being rebuilt (by another connection)",
+                code="index_building",
+                context={"table": repo.table, "index": q.INDEX_NAME},
+                retryable=True,
+            ) from None
+        return await vector_index_status(repo)
 
 
 def vector_index_migration(dimension: int, distance: str = "COSINE", *, m: int = 12, efc: int = 150) -> str:

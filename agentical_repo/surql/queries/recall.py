@@ -29,6 +29,9 @@ __all__ = [
     "MAX_K",
     "RecallFilters",
     "hybrid",
+    "index_definition",
+    "index_status",
+    "rebuild_index",
     "semantic",
     "vector_index_ddl",
 ]
@@ -70,34 +73,49 @@ class RecallFilters:
         return out
 
 
-def _knn(vector: Var, k: int, ef: int, filters: RecallFilters) -> Sql:
-    where = [
-        sql(
-            "embedding <|{k},{ef}|> {vec}",
-            k=int_literal(k, "limit", 1, MAX_K),
-            ef=int_literal(ef, "ef", 1, MAX_EF),
-            vec=vector,
-        ),
-        *filters.conditions(),
-    ]
-    return Sql.join(" AND ", where)
+def _distance_literal(distance: object) -> Sql:
+    if not isinstance(distance, str) or distance.upper() not in DISTANCES:
+        raise ValidationError(
+            f"distance must be one of {', '.join(DISTANCES)}", context={"argument": "distance"}
+        )
+    return Sql((distance.upper(),))
 
 
-def semantic(vector: list[float], k: int, ef: int, filters: RecallFilters) -> Statement:
+def _knn(vector: Var, k: int, ef: int, filters: RecallFilters, exact: str | None) -> Sql:
+    k_text = int_literal(k, "limit", 1, MAX_K)
+    if exact is None:
+        knn = sql("embedding <|{k},{ef}|> {vec}", k=k_text, ef=int_literal(ef, "ef", 1, MAX_EF), vec=vector)
+    else:  # brute force with the index's distance: reads every vector, needs no index
+        knn = sql("embedding <|{k},{dist}|> {vec}", k=k_text, dist=_distance_literal(exact), vec=vector)
+    return Sql.join(" AND ", [knn, *filters.conditions()])
+
+
+def semantic(
+    vector: list[float], k: int, ef: int, filters: RecallFilters, *, exact: str | None = None
+) -> Statement:
     """The ``k`` messages nearest to ``vector`` (HNSW, search width ``ef``), nearest first.
 
     Filters are part of the KNN condition, so the index search itself keeps to the
     matching rows: ``k`` hits come back whenever ``k`` matching rows have vectors.
+    ``exact``: a distance (``COSINE``…) for a brute-force search instead of the index.
     """
     text = sql(
         "SELECT *, vector::distance::knn() AS distance FROM message WHERE {where} ORDER BY distance, id",
-        where=_knn(Var(vector, "vector"), k, ef, filters),
+        where=_knn(Var(vector, "vector"), k, ef, filters, exact),
     )
     return Statement(text, operation="SELECT", table=TABLE)
 
 
 def hybrid(
-    query: str, vector: list[float], limit: int, candidates: int, ef: int, rrf_k: int, filters: RecallFilters
+    query: str,
+    vector: list[float],
+    limit: int,
+    candidates: int,
+    ef: int,
+    rrf_k: int,
+    filters: RecallFilters,
+    *,
+    exact: str | None = None,
 ) -> Statement:
     """KNN and BM25 candidate lists fused by ``search::rrf`` in one request.
 
@@ -114,7 +132,7 @@ def hybrid(
         "ORDER BY text_score DESC, created_at DESC, id LIMIT {n}); "
         "LET $_f = search::rrf([$_v, $_t], {limit}, {rrf_k}); "
         "RETURN { vector: $_v, text: $_t, fused: $_f, rows: (SELECT * FROM $_f.id) }; }",
-        knn=_knn(Var(vector, "vector"), candidates, ef, filters),
+        knn=_knn(Var(vector, "vector"), candidates, ef, filters, exact),
         text_where=text_where,
         n=Var(candidates, "candidates"),
         limit=Var(limit, "limit"),
@@ -136,3 +154,23 @@ def vector_index_ddl(dimension: int, distance: str = "COSINE", *, m: int = 12, e
         f"DEFINE INDEX OVERWRITE {INDEX_NAME} ON {TABLE} FIELDS embedding "
         f"HNSW DIMENSION {dim} DIST {distance.upper()} TYPE F32 EFC {efc_text} M {m_text};\n"
     )
+
+
+def index_definition() -> Statement:
+    """The vector index's ``DEFINE INDEX`` text (its distance, for a brute-force search)."""
+    text = sql("RETURN (INFO FOR TABLE message).indexes[{name}]", name=Var(INDEX_NAME, "index"))
+    return Statement(text, operation="INFO", table=TABLE)
+
+
+def rebuild_index() -> Statement:
+    """Rebuild the HNSW graph from every stored vector; the statement answers when it is built.
+
+    (Not ``CONCURRENTLY``: that answers at once, and the status it reports cannot tell
+    a finished build from one not yet started.)
+    """
+    return Statement(f"REBUILD INDEX {INDEX_NAME} ON {TABLE}", operation="REBUILD", table=TABLE)
+
+
+def index_status() -> Statement:
+    """``INFO FOR INDEX`` of the vector index: its build status and counters."""
+    return Statement(f"INFO FOR INDEX {INDEX_NAME} ON {TABLE}", operation="INFO", table=TABLE)

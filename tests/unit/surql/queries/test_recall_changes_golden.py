@@ -196,3 +196,38 @@ def test_vector_index_ddl_defaults() -> None:
         "DEFINE INDEX OVERWRITE message_embedding ON message FIELDS embedding "
         "HNSW DIMENSION 384 DIST COSINE TYPE F32 EFC 150 M 12;\n"
     )
+
+
+def test_vector_index_maintenance() -> None:
+    rebuild = recall.rebuild_index()
+    assert rebuild.text == "REBUILD INDEX message_embedding ON message"
+    assert (rebuild.vars, rebuild.operation, rebuild.table) == ({}, "REBUILD", "message")
+    status = recall.index_status()
+    assert status.text == "INFO FOR INDEX message_embedding ON message"
+    assert (status.vars, status.operation, status.table) == ({}, "INFO", "message")
+
+
+def test_vector_index_reads() -> None:
+    definition = recall.index_definition()
+    assert definition.text == "RETURN (INFO FOR TABLE message).indexes[$index]"
+    assert (definition.vars, definition.operation, definition.table) == (
+        {"index": "message_embedding"},
+        "INFO",
+        "message",
+    )
+
+
+def test_brute_force_knn_uses_the_given_distance() -> None:
+    st = recall.semantic([1.0], 3, 40, recall.RecallFilters(role="user"), exact="euclidean")
+    assert st.text == (
+        "SELECT *, vector::distance::knn() AS distance FROM message WHERE embedding <|3,EUCLIDEAN|> $vector "
+        "AND role = $role ORDER BY distance, id"
+    )
+    hybrid = recall.hybrid("q", [1.0], 2, 4, 8, 60, recall.RecallFilters(), exact="MANHATTAN")
+    assert "WHERE embedding <|4,MANHATTAN|> $vector ORDER BY distance, id" in hybrid.text
+    for bad in ("HAMMING", "", 3):
+        refuses(
+            lambda bad=bad: recall.semantic([1.0], 3, 40, recall.RecallFilters(), exact=bad),
+            "distance",
+            "distance must be one of COSINE, EUCLIDEAN, MANHATTAN",
+        )
