@@ -28,7 +28,7 @@ import contextvars
 import copy
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import (
     AgenticalError,
@@ -281,43 +281,27 @@ class Coalescer:
 
     async def read(self, table: str, rid: Any, single: Statement, alone: Callable[[], Awaitable[Any]]) -> Any:
         """The row of ``rid`` (or ``None``); ``alone()`` is the uncoalesced read (a row list)."""
-        lane_key = self._lane_key("read", table)
-        if lane_key is None:
-            return await alone()
-        lane = self._lanes.get(lane_key)
-        if lane is None:
-            lane = self._lanes[lane_key] = _Lane()
-        if lane.busy < self.in_flight and not lane.queue:
-            lane.busy += 1
-            try:
-                return await alone()
-            finally:
-                lane.busy -= 1
-                self._dispatch(lane_key, lane)
-        outcome = await self._wait(lane, [_Call(rid, self._future())], single)
-        return await alone() if outcome is _ALONE else outcome[0]
+        sent, out = await self._through_lane(
+            "read", table, lambda: [_Call(rid, self._future())], single, alone
+        )
+        if sent:
+            return out
+        return await alone() if out is _ALONE else out[0]
 
     async def read_many(
         self, table: str, rids: Sequence[Any], single: Statement, alone: Callable[[], Awaitable[list[Any]]]
     ) -> list[Any]:
         """Rows of ``rids`` (those that exist, as ``alone()`` returns them: one request)."""
-        lane_key = self._lane_key("read", table)
-        if lane_key is None or not rids:
+        if not rids:
             return await alone()
-        lane = self._lanes.get(lane_key)
-        if lane is None:
-            lane = self._lanes[lane_key] = _Lane()
-        if lane.busy < self.in_flight and not lane.queue:
-            lane.busy += 1
-            try:
-                return await alone()
-            finally:
-                lane.busy -= 1
-                self._dispatch(lane_key, lane)
-        outcome = await self._wait(lane, [_Call(rid, self._future()) for rid in rids], single)
-        if outcome is _ALONE:
+        sent, out = await self._through_lane(
+            "read", table, lambda: [_Call(rid, self._future()) for rid in rids], single, alone
+        )
+        if sent:
+            return cast(list[Any], out)
+        if out is _ALONE:
             return await alone()
-        return [row for row in outcome if row is not None]
+        return [row for row in out if row is not None]
 
     async def create(
         self,
@@ -328,21 +312,12 @@ class Coalescer:
         alone: Callable[[], Awaitable[Any]],
     ) -> Any:
         """The stored row of a single create; ``alone()`` is the uncoalesced CREATE."""
-        lane_key = self._lane_key("create", table)
-        if lane_key is None:
-            return await alone()
-        lane = self._lanes.get(lane_key)
-        if lane is None:
-            lane = self._lanes[lane_key] = _Lane()
-        if lane.busy < self.in_flight and not lane.queue:
-            lane.busy += 1
-            try:
-                return await alone()
-            finally:
-                lane.busy -= 1
-                self._dispatch(lane_key, lane)
-        outcome = await self._wait(lane, [_Call(rid, self._future(), row)], single)
-        return await alone() if outcome is _ALONE else outcome[0]
+        sent, out = await self._through_lane(
+            "create", table, lambda: [_Call(rid, self._future(), row)], single, alone
+        )
+        if sent:
+            return out
+        return await alone() if out is _ALONE else out[0]
 
     async def write(self, table: str, statement: Statement, alone: Callable[[], Awaitable[Any]]) -> Any:
         """The result of a single-statement write (``update``/``delete`` of one record).
@@ -351,21 +326,40 @@ class Coalescer:
         still commits on its own, as if sent alone. A statement that fails is re-sent by
         its caller alone (it committed nothing), so errors and retries are unchanged.
         """
-        lane_key = self._lane_key("write", table)
+        sent, out = await self._through_lane(
+            "write", table, lambda: [_Call(statement, self._future())], statement, alone
+        )
+        if sent:
+            return out
+        return await alone() if out is _ALONE else out[0]
+
+    async def _through_lane(
+        self,
+        kind: str,
+        table: str,
+        calls: Callable[[], list[_Call]],
+        single: Statement,
+        alone: Callable[[], Awaitable[Any]],
+    ) -> tuple[bool, Any]:
+        """Send at once while the lane has a free slot, else queue for the next batch.
+
+        ``(True, alone()'s result)`` when the call went out by itself; ``(False, the
+        batch outcome)`` when it waited: one result per call, or ``_ALONE``.
+        """
+        lane_key = self._lane_key(kind, table)
         if lane_key is None:
-            return await alone()
+            return True, await alone()
         lane = self._lanes.get(lane_key)
         if lane is None:
             lane = self._lanes[lane_key] = _Lane()
         if lane.busy < self.in_flight and not lane.queue:
             lane.busy += 1
             try:
-                return await alone()
+                return True, await alone()
             finally:
                 lane.busy -= 1
                 self._dispatch(lane_key, lane)
-        outcome = await self._wait(lane, [_Call(statement, self._future())], statement)
-        return await alone() if outcome is _ALONE else outcome[0]
+        return False, await self._wait(lane, calls(), single)
 
     # ------------------------------------------------------------------ machinery
 
