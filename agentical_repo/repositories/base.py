@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from surrealdb import RecordID
 
 from .. import changes as change_feed
-from ..coalesce import UNORDERED_IN_FLIGHT, UnorderedBulk
+from ..coalesce import UnorderedBulk
 from ..errors import (
     AccessDeniedError,
     AgenticalError,
@@ -142,7 +142,7 @@ class BaseRepository(Generic[M]):
 
     def _bad_row(self, row: Any, why: str) -> RepositoryError:
         """The error for a stored row that cannot be read: names table and id, never a value."""
-        rid = row.get("id") if isinstance(row, Mapping) else row if isinstance(row, RecordID) else None
+        rid = row.get("id") if isinstance(row, Mapping) else row  # anything but a RecordID names no id
         ident = str(rid.id) if isinstance(rid, RecordID) else None
         return RepositoryError(
             f"stored {self.table} row {ident or '(unknown id)'} {why}; "
@@ -660,7 +660,7 @@ class BaseRepository(Generic[M]):
 
     async def _create_many_unordered(self, entities: Iterable[M], size: int) -> int:
         """``create_many(ordered=False)``: two chunks in flight; failing rows isolated and reported."""
-        bulk = UnorderedBulk(self.db, self.table, in_flight=UNORDERED_IN_FLIGHT)
+        bulk = UnorderedBulk(self.db, self.table)  # UNORDERED_IN_FLIGHT chunks in flight
         index = 0
         iterator = iter(entities)
         try:
@@ -674,7 +674,7 @@ class BaseRepository(Generic[M]):
                         row = self._insert_row(e)
                         check_payload({"content": row})
                     except ValidationError as exc:
-                        bulk.refuse(index, getattr(e, "id", None) if isinstance(e, self.model) else None, exc)
+                        bulk.refuse(index, e.id if isinstance(e, self.model) else None, exc)
                     else:
                         rows.append((index, row["id"].id, row))
                     index += 1

@@ -18,6 +18,7 @@ from surrealdb import RecordID
 
 from agentical_repo import (
     AccessDeniedError,
+    AgenticalError,
     AlreadyExistsError,
     BulkWriteError,
     ConflictError,
@@ -278,6 +279,10 @@ async def test_select_all_returns_every_match_in_lookup_order(repos: Repositorie
         {"agent_type": "rule"}, PaginationParams(limit=2, offset=1, order_by=("-name",))
     )
     assert [a.name for a in page] == ["s53", "s52"]
+    page = await repos.agents._select_all(
+        {"agent_type": "rule"}, PaginationParams(limit=2, order_by=("name",))
+    )
+    assert [a.name for a in page] == ["s00", "s01"]  # "other" (llm) sorts first but does not match
 
 
 # --------------------------------------------------------------------------- unordered create_many
@@ -888,3 +893,126 @@ async def test_keyset_page_asks_for_one_row_more(
     assert [a.name for a in second] == ["k2", "k3"]
     [(_, variables)] = texts
     assert variables["limit"] == 3
+
+
+async def test_unordered_checks_each_row_on_its_own(repos: Repositories) -> None:
+    """Depth is counted per field (32 levels below config pass), as for a single create."""
+    at_limit = agent("limit", config=deep(31))
+    other_model = tool("not an agent")
+    rows: list[Any] = [at_limit, other_model]
+    with pytest.raises(BulkWriteError) as info:
+        await repos.agents.create_many(rows, ordered=False)
+    assert [(i, key) for i, key, _ in info.value.failures] == [(1, None)]  # a Tool's id is not an agent's
+    assert info.value.committed == 1
+    assert (await repos.agents.get(at_limit.id)).config == deep(31)
+
+
+class LosesSecondAnswer:
+    """Delegates to a real connection; the second request reaches the engine, its answer is lost."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls = 0
+
+    async def query_raw(self, text: str, vars: dict[str, Any] | None = None) -> Any:
+        self.calls += 1
+        answer = await self.real.query_raw(text, vars)
+        if self.calls == 2:
+            import surrealdb
+
+            raise surrealdb.TransportError("connection reset by peer")
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+async def test_unordered_stops_and_reports_when_the_connection_fails() -> None:
+    from agentical_repo import DatabaseSettings
+
+    db = Database(DatabaseSettings(url="mem://", namespace="bulk", database="lost", max_retries=0))
+    await db.connect()
+    try:
+        await db.apply_schema()
+        lossy = LosesSecondAnswer(db.client)
+        db._client = lossy
+        repos = Repositories(db)
+        with pytest.raises(BulkWriteError) as info:
+            await repos.agents.create_many([agent(f"a{i}") for i in range(40)], chunk_size=5, ordered=False)
+        assert info.value.context["aborted"] is True
+        assert "the rest was not sent" in info.value.message
+        assert lossy.calls < 8  # not every chunk was sent
+    finally:
+        await db.close()
+
+
+def test_not_an_object_rewrites_only_the_blocks_throw() -> None:
+    from agentical_repo.repositories.base import _not_an_object
+    from agentical_repo.surql import blocks
+
+    key = uuid.uuid4()
+    thrown = ValidationError("x", context={"reason": blocks.NOT_AN_OBJECT, "path": ["config", "a"]})
+    err = _not_an_object(thrown, "agent", key)
+    assert err.code == "not_an_object"
+    assert err.message == (
+        "updates: 'config.a' reaches into a stored value that is not an object; nothing was written"
+    )
+    assert err.context == {"argument": "updates", "table": "agent", "key": "config.a", "id": str(key)}
+    assert _not_an_object(thrown, "agent").context == {
+        "argument": "updates",
+        "table": "agent",
+        "key": "config.a",
+    }
+    for other in (
+        ValidationError("x", context={"reason": "other", "path": ["config", "a"]}),
+        ValidationError("x", context={"reason": blocks.NOT_AN_OBJECT, "path": "config.a"}),
+        ValidationError("x", context={"reason": blocks.NOT_AN_OBJECT}),
+        ValidationError("x"),
+    ):
+        assert _not_an_object(other, "agent", key) is other
+
+
+async def test_an_undecodable_reply_of_any_select_names_the_row(
+    bare_db: Database, capfire: CaptureLogfire
+) -> None:
+    """ONLY (one id, not a list), rows of another table first, values without ids."""
+    from agentical_repo.surql.statement import Statement, Var, sql
+
+    repos = Repositories(bare_db)
+    bad = uuid.uuid4()
+    foreign = RecordID("tool", uuid.uuid4())
+    await bare_db.query("CREATE $id SET x = 1 RETURN NONE", {"id": foreign})
+    await bare_db.query("CREATE $id SET x = 1 RETURN NONE", {"id": RecordID("agent", bad)})
+    path = ".".join(["config"] + ["a"] * 700)
+    await bare_db.query(f"UPDATE $id SET {path} = 1 RETURN NONE", {"id": RecordID("agent", bad)})
+    only = sql("SELECT * FROM ONLY {id}", id=Var(RecordID("agent", bad), "id"))
+    mixed = sql("SELECT * FROM {ids}", ids=Var([foreign, RecordID("agent", bad)], "ids"))
+    for text in (only, mixed):
+        capfire.exporter.clear()
+        with pytest.raises(RepositoryError) as info:
+            await repos.agents._read(Statement(text, operation="SELECT", table="agent"))
+        assert info.value.context == {"table": "agent", "id": str(bad)}
+        spans = [s for s in capfire.exporter.exported_spans_as_dict() if "db.system.name" in s["attributes"]]
+        assert [s["name"] for s in spans] == ["SELECT agent"] * 3  # the read, its ids, the row alone
+    values = Statement(sql("SELECT VALUE config FROM agent"), operation="SELECT", table="agent")
+    with pytest.raises(AgenticalError) as raised:
+        await repos.agents._read(values)
+    assert raised.value.code != "undecodable_row"  # no row to blame: the reply's own error
+
+
+async def test_every_read_is_a_span_of_its_table(repos: Repositories, capfire: CaptureLogfire) -> None:
+    a = await repos.agents.create(agent("a"))
+    await repos.agents.create(agent("b"))
+    capfire.exporter.clear()
+    await repos.agents.get_by_id(a.id)
+    await repos.agents.get_many([a.id])
+    await repos.agents.list()
+    await repos.agents.find_one({"name": "a"})
+    await repos.agents.count()
+    await repos.agents.exists({"name": "a"})
+    await repos.agents._select_all({}, None)
+    page = await repos.agents.paginate(limit=1, order_by="name")
+    await repos.agents.paginate(limit=1, after=page.next_cursor, order_by="name")
+    spans = [s for s in capfire.exporter.exported_spans_as_dict() if "db.system.name" in s["attributes"]]
+    assert len(spans) == 9
+    assert {(s["name"], s["attributes"]["db.collection.name"]) for s in spans} == {("SELECT agent", "agent")}
