@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -257,12 +257,28 @@ async def test_get_many_does_not_cache_a_row_read_while_an_eviction_happened(
     assert t1.id in cache
 
 
-async def test_concurrent_get_many_calls_share_requests(repos: Repositories) -> None:
+async def test_concurrent_get_many_calls_share_requests(repos: Repositories, capfire: CaptureLogfire) -> None:
     rows = [await repos.agents.create(agent(f"c{i}")) for i in range(12)]
+    capfire.exporter.clear()
     with repos.db.count_requests() as c:
         got = await asyncio.gather(*(repos.agents.get_many([r.id]) for r in rows))
     assert got == [[r] for r in rows]
     assert c.count < 12  # the calls beyond the lane's in-flight slots went out together
+    spans = [s for s in capfire.exporter.exported_spans_as_dict() if "db.system.name" in s["attributes"]]
+    assert len(spans) > c.count  # the waiting calls have spans of their own
+    assert {s["name"] for s in spans} == {"SELECT agent"}
+
+
+async def test_get_many_reads_at_most_one_id_past_the_bound(repos: Repositories) -> None:
+    ids = [uuid.uuid4() for _ in range(MAX_CHUNK_SIZE + 1)]
+
+    def source() -> Iterator[uuid.UUID]:
+        yield from ids
+        raise AssertionError("read past the bound")
+
+    with pytest.raises(ValidationError) as info:
+        await repos.agents.get_many(source())
+    assert info.value.message == "ids must hold at most 5000 ids"
 
 
 # --------------------------------------------------------------------------- _select_all
