@@ -8,7 +8,6 @@ lists, and end users who get only their own rows and no BM25 score.
 
 from __future__ import annotations
 
-import math
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,25 +16,11 @@ from pathlib import Path
 import pytest
 from conftest import refused
 from integration.security.end_users import open_world
+from integration.vectors import cosine, small_index, vec
 
 from agentical_repo import Database, Repositories
 from agentical_repo.models import Message, MessageRole
 from agentical_repo.repositories.recall import vector_index_migration, write_vector_migration
-
-DIM = 8
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    return 1 - dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
-
-
-def vec(rng: random.Random) -> list[float]:
-    return [rng.gauss(0, 1) for _ in range(DIM)]
-
-
-async def small_index(db: Database) -> None:
-    await db.query(vector_index_migration(DIM, "COSINE"))
 
 
 async def test_recall_at_10_against_brute_force(db: Database, repos: Repositories) -> None:

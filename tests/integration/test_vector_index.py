@@ -10,13 +10,13 @@ rebuild are still found, and who may run it.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import uuid
 
 import pytest
 from conftest import refused
 from integration.security.end_users import open_world
+from integration.vectors import cosine, small_index, vec
 
 from agentical_repo import (
     AccessDeniedError,
@@ -27,18 +27,7 @@ from agentical_repo import (
     TransactionError,
 )
 from agentical_repo.models import Message, MessageRole, VectorIndexStatus
-from agentical_repo.repositories.recall import rebuilding, vector_index_migration
-
-DIM = 8
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    return 1 - dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
-
-
-def vec(rng: random.Random) -> list[float]:
-    return [rng.gauss(0, 1) for _ in range(DIM)]
+from agentical_repo.repositories.recall import rebuilding
 
 
 async def stored(repos: Repositories, rng: random.Random, n: int) -> list[Message]:
@@ -52,7 +41,7 @@ async def stored(repos: Repositories, rng: random.Random, n: int) -> list[Messag
 
 
 async def test_rebuild_links_every_vector_and_keeps_recall(db: Database, repos: Repositories) -> None:
-    await db.query(vector_index_migration(DIM, "COSINE"))
+    await small_index(db)
     rng = random.Random(41)
     messages = await stored(repos, rng, 1200)
     before = await repos.messages.vector_index_status()
@@ -88,7 +77,7 @@ async def test_rebuild_links_every_vector_and_keeps_recall(db: Database, repos: 
 async def test_searches_during_a_rebuild_in_this_process_are_exact(db: Database, repos: Repositories) -> None:
     """The engine's KNN answers during a rebuild can miss rows; this process searches by
     brute force with the index's distance until its rebuild is done."""
-    await db.query(vector_index_migration(DIM, "COSINE"))
+    await small_index(db)
     rng = random.Random(3)
     messages = await stored(repos, rng, 4000)
     query = vec(rng)
@@ -118,7 +107,7 @@ async def test_a_rebuild_by_another_connection_is_detected(db: Database, repos: 
     """Started elsewhere (here: raw SurrealQL), the engine's KNN answer during the build is
     every row without distances: searches notice and fall back to brute force, and a
     second rebuild is refused as a retryable conflict."""
-    await db.query(vector_index_migration(DIM, "COSINE"))
+    await small_index(db)
     rng = random.Random(8)
     messages = await stored(repos, rng, 4000)
     query = vec(rng)
@@ -143,7 +132,7 @@ async def test_timeout_bounds_the_rebuild_and_is_checked(db: Database, repos: Re
         error = await refused(db, lambda bad=bad: repos.messages.rebuild_vector_index(max_seconds=bad))
         assert error.context == {"argument": "max_seconds"}
     assert (await repos.messages.rebuild_vector_index(max_seconds=86400)).status == "ready"
-    await db.query(vector_index_migration(DIM, "COSINE"))
+    await small_index(db)
     await stored(repos, random.Random(9), 3000)
     with pytest.raises(DatabaseUnavailableError) as info:
         await repos.messages.rebuild_vector_index(max_seconds=0.001)
