@@ -268,6 +268,7 @@ CASES: list[tuple[str, Call, str]] = [
     ("search_with_highlights-empty", lambda r: r.messages.search_with_highlights(""), "text"),
     ("semantic_search-str-items", lambda r: r.messages.semantic_search([SECRET]), "vector"),  # type: ignore[list-item]
     ("hybrid_search-empty", lambda r: r.messages.hybrid_search("", [0.1]), "text"),
+    ("rebuild_vector_index-zero", lambda r: r.messages.rebuild_vector_index(max_seconds=0), "max_seconds"),
     ("delete_conversation-bad-uuid", lambda r: r.messages.delete_conversation(BAD_ID), "conversation_id"),
     ("count_conversation-bad-uuid", lambda r: r.messages.count_conversation(BAD_ID), "conversation_id"),
 ]
@@ -310,7 +311,7 @@ def test_every_public_method_has_a_bad_input_case() -> None:
 
     covered = {c[0].split("-")[0].removeprefix("wf-").removeprefix("task-") for c in CASES}
     covered |= {c[0].split("-")[1] for c in CASES if c[0].startswith(("wf-", "task-"))}
-    exempt = {"purge_sessions"}  # no arguments at all
+    exempt = {"purge_sessions", "vector_index_status"}  # no arguments at all
     missing = []
     for cls in (
         AgentRepository,
