@@ -59,7 +59,9 @@ __all__ = [
 ]
 
 #: HNSW search width when none is given: candidates kept while searching (>= limit).
-DEFAULT_EF = 100
+#: The engine's graph needs a wide search for recall@10 >= 0.95 on clustered
+#: 384-dimension vectors (docs/performance.md#vector-memory); it costs milliseconds.
+DEFAULT_EF = 400
 #: The RRF constant: larger flattens the difference between ranks.
 DEFAULT_RRF_K = 60
 MAX_DIMENSION = 16384

@@ -12,6 +12,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import refused
@@ -165,3 +166,24 @@ def test_vector_index_migration_is_checked_ddl(tmp_path: Path) -> None:
     ):
         with pytest.raises(ValueError):
             vector_index_migration(**bad)
+
+
+async def test_default_search_width(
+    db: Database, repos: Repositories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ef`` defaults to DEFAULT_EF (400), or to ``limit``/``candidates`` when those are larger."""
+    await small_index(db)
+    sent: list[str] = []
+    read = repos.messages._read
+
+    async def recording(statement: Any) -> Any:
+        sent.append(statement.text)
+        return await read(statement)
+
+    monkeypatch.setattr(repos.messages, "_read", recording)
+    await repos.messages.semantic_search(vec(random.Random(1)), limit=10)
+    await repos.messages.semantic_search(vec(random.Random(1)), limit=500)
+    await repos.messages.hybrid_search("x", vec(random.Random(1)), limit=10, candidates=600)
+    assert "embedding <|10,400|> $vector" in sent[0]
+    assert "embedding <|500,500|> $vector" in sent[1]
+    assert "embedding <|600,600|> $vector" in sent[2]
