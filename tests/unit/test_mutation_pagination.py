@@ -131,6 +131,8 @@ class Outer(BaseModel):
     maybe_list: Optional[list[int]] = None  # noqa: UP045
     noted: Annotated[Inner | None, "doc"] = None
     noted_list: Annotated[list[int], "doc"] = []
+    noted_in_union: Annotated[list[int], "doc"] | None = None  # Annotated kept only inside a union
+    model_noted_in_union: Annotated[Inner, "doc"] | None = None
     scalar_first: int | Inner = 0
     lit_first: Literal["x"] | Inner = "x"
 
@@ -148,6 +150,8 @@ class Outer(BaseModel):
         "inner",
         "maybe_list",
         "noted_list",
+        "noted_in_union",
+        "model_noted_in_union.tags",
         "sub.tags",
         "inner.tags",
         "inner.meta",
@@ -170,6 +174,7 @@ def test_keyset_keys_holding_objects_or_arrays_are_refused(path: str) -> None:
     "path",
     [
         "n",
+        "model_noted_in_union.rank",
         "kind",
         "when",
         "id",

@@ -1032,3 +1032,42 @@ async def test_every_read_is_a_span_of_its_table(repos: Repositories, capfire: C
     spans = [s for s in capfire.exporter.exported_spans_as_dict() if "db.system.name" in s["attributes"]]
     assert len(spans) == 9
     assert {(s["name"], s["attributes"]["db.collection.name"]) for s in spans} == {("SELECT agent", "agent")}
+
+
+async def test_create_many_names_the_bad_entity(repos: Repositories) -> None:
+    not_a_uuid: Any = "not-a-uuid"
+    constructed = Agent.model_construct(id=not_a_uuid, name="x", agent_type="t")
+    for bad, message in (
+        ("junk", "entities must be a Agent, got str"),
+        (constructed, "entities must have a UUID id"),
+    ):
+        rows: list[Any] = [agent("a"), bad]
+        with repos.db.count_requests() as c, pytest.raises(ValidationError) as info:
+            await repos.agents.create_many(rows)
+        assert c.count == 0
+        assert info.value.message == f"{message} (0 rows of earlier chunks were committed)"
+        assert info.value.context == {"argument": "entities", "committed": 0}
+
+
+async def test_create_many_failing_while_a_chunk_is_in_flight_waits_for_it(repos: Repositories) -> None:
+    rows: list[Any] = [agent(f"f{i}") for i in range(5)] + ["junk"]
+    with pytest.raises(ValidationError) as info:
+        await repos.agents.create_many(rows, chunk_size=5)
+    assert info.value.message == "entities must be a Agent, got str (5 rows of earlier chunks were committed)"
+    assert info.value.context["committed"] == 5
+    assert await repos.agents.count() == 5
+    # the chunk in flight fails too: the error raised is still the one that stopped the loop
+    taken = await repos.agents.create(agent("taken"))
+    rows = [agent("g0"), agent("dup", id=taken.id), "junk"]
+    with pytest.raises(ValidationError) as info:
+        await repos.agents.create_many(rows, chunk_size=2)
+    assert info.value.context["committed"] == 0
+    assert await repos.agents.count() == 6
+
+
+async def test_create_many_in_a_transaction_queues_every_chunk(db: Database, repos: Repositories) -> None:
+    async with db.transaction() as tx:
+        assert await repos.agents.bind(tx).create_many([agent(f"t{i}") for i in range(3)], chunk_size=2) == 3
+        assert await repos.agents.count() == 0
+    assert tx.results == [None, None]  # one INSERT per chunk, nothing to decode
+    assert [a.name for a in await repos.agents._select_all({}, None)] == ["t0", "t1", "t2"]
