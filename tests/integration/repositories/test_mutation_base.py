@@ -1050,19 +1050,40 @@ async def test_create_many_names_the_bad_entity(repos: Repositories) -> None:
 
 
 async def test_create_many_failing_while_a_chunk_is_in_flight_waits_for_it(repos: Repositories) -> None:
-    rows: list[Any] = [agent(f"f{i}") for i in range(5)] + ["junk"]
+    rows: list[Any] = [agent(f"f{i}") for i in range(10)] + ["junk"]
     with pytest.raises(ValidationError) as info:
         await repos.agents.create_many(rows, chunk_size=5)
-    assert info.value.message == "entities must be a Agent, got str (5 rows of earlier chunks were committed)"
-    assert info.value.context["committed"] == 5
-    assert await repos.agents.count() == 5
+    assert (
+        info.value.message == "entities must be a Agent, got str (10 rows of earlier chunks were committed)"
+    )
+    assert info.value.context["committed"] == 10
+    assert await repos.agents.count() == 10
     # the chunk in flight fails too: the error raised is still the one that stopped the loop
     taken = await repos.agents.create(agent("taken"))
     rows = [agent("g0"), agent("dup", id=taken.id), "junk"]
     with pytest.raises(ValidationError) as info:
         await repos.agents.create_many(rows, chunk_size=2)
     assert info.value.context["committed"] == 0
-    assert await repos.agents.count() == 6
+    assert await repos.agents.count() == 11
+
+
+async def test_create_many_reports_committed_rows_only_outside_a_transaction(
+    db: Database, repos: Repositories
+) -> None:
+    rows: list[Any] = [agent("a"), "junk"]
+    with pytest.raises(ValidationError) as info:
+        async with db.transaction() as tx:
+            await repos.agents.bind(tx).create_many(rows, chunk_size=1)
+    assert info.value.message == "entities must be a Agent, got str"
+    assert info.value.context == {"argument": "entities"}
+
+    def broken() -> Iterator[Agent]:
+        yield agent("b")
+        raise RuntimeError("source failed")
+
+    with pytest.raises(RuntimeError, match=r"^source failed$"):
+        await repos.agents.create_many(broken(), chunk_size=1)
+    assert [a.name for a in await repos.agents._select_all({}, None)] == ["b"]
 
 
 async def test_create_many_in_a_transaction_queues_every_chunk(db: Database, repos: Repositories) -> None:
