@@ -1092,3 +1092,20 @@ async def test_create_many_in_a_transaction_queues_every_chunk(db: Database, rep
         assert await repos.agents.count() == 0
     assert tx.results == [None, None]  # one INSERT per chunk, nothing to decode
     assert [a.name for a in await repos.agents._select_all({}, None)] == ["t0", "t1", "t2"]
+
+
+async def test_single_writes_name_the_entity_argument(repos: Repositories) -> None:
+    not_a_uuid: Any = "not-a-uuid"
+    constructed = Agent.model_construct(id=not_a_uuid, name="x", agent_type="t")
+    wrong: Any = tool("t")
+    cases: list[tuple[Callable[[], Awaitable[Agent]], str]] = [
+        (lambda: repos.agents.create(wrong), "entity must be a Agent, got Tool"),
+        (lambda: repos.agents.upsert(wrong), "entity must be a Agent, got Tool"),
+        (lambda: repos.agents.create(constructed), "entity must have a UUID id"),
+        (lambda: repos.agents.upsert(constructed), "entity must have a UUID id"),
+    ]
+    for call, message in cases:
+        with repos.db.count_requests() as c, pytest.raises(ValidationError) as info:
+            await call()
+        assert c.count == 0
+        assert (info.value.message, info.value.context) == (message, {"argument": "entity"})
