@@ -1014,6 +1014,13 @@ async def test_an_undecodable_reply_of_any_select_names_the_row(
     with pytest.raises(AgenticalError) as raised:
         await repos.agents._read(values)
     assert raised.value.code != "undecodable_row"  # no row to blame: the reply's own error
+    # only a SELECT of this repository's own table is looked into: anything else fails as it is
+    for operation, table in (("SELECT", "tool"), ("RETURN", "agent")):
+        other = Statement(sql("SELECT * FROM agent"), operation=operation, table=table)
+        with bare_db.count_requests() as c, pytest.raises(AgenticalError) as raised:
+            await repos.agents._read(other)
+        assert c.count == 1
+        assert raised.value.code == "reply_undecodable"
 
 
 async def test_every_read_is_a_span_of_its_table(repos: Repositories, capfire: CaptureLogfire) -> None:
