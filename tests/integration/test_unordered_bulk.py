@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import surrealdb
+from integration.faults import LosesSecondAnswer
 
 from agentical_repo import (
     AlreadyExistsError,
@@ -164,24 +164,6 @@ async def test_every_failed_row_is_named_when_all_fail(repos: Repositories) -> N
     assert [key for _, key, _ in info.value.failures] == [t.id for t in first]
     assert info.value.committed == 0
     assert isinstance(info.value.failures[0][1], uuid.UUID)
-
-
-class LosesSecondAnswer:
-    """Delegates to a real connection; the second request reaches the engine, its answer is lost."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.calls = 0
-
-    async def query_raw(self, text: str, vars: dict[str, Any] | None = None) -> Any:
-        self.calls += 1
-        answer = await self.real.query_raw(text, vars)
-        if self.calls == 2:
-            raise surrealdb.TransportError("connection reset by peer")
-        return answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
 
 
 async def test_a_lost_connection_stops_and_reports_rows_of_unknown_fate(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from integration.faults import LosesSecondAnswer
 from logfire.testing import CaptureLogfire, get_collected_metrics
 from surrealdb import RecordID
 
@@ -36,6 +37,17 @@ from agentical_repo.repositories.base import MAX_CHUNK_SIZE, _undecodable
 from agentical_repo.repositories.cache import CacheConfig
 
 FIX = "fix or delete it by id (update/delete do not need to read it)"
+
+
+def tool_cache_counter(capfire: CaptureLogfire) -> Callable[[str], int]:
+    """The total of a cache metric recorded for the ``tool`` table."""
+    metrics = {m["name"]: m for m in get_collected_metrics(capfire.metrics_reader)}
+
+    def total(name: str) -> int:
+        points = metrics[name]["data"]["data_points"]
+        return sum(p["value"] for p in points if p["attributes"].get("db.collection.name") == "tool")
+
+    return total
 
 
 def agent(name: str = "a", **kw: Any) -> Agent:
@@ -225,12 +237,7 @@ async def test_get_many_reads_through_and_fills_the_cache(
         assert await cached.tools.get_many([t1.id, t2.id]) == [t1, t2]
     assert c.count == 0
     assert (cache.hits, cache.misses) == (3, 3)
-    metrics = {m["name"]: m for m in get_collected_metrics(capfire.metrics_reader)}
-
-    def total(name: str) -> int:
-        points = metrics[name]["data"]["data_points"]
-        return sum(p["value"] for p in points if p["attributes"].get("db.collection.name") == "tool")
-
+    total = tool_cache_counter(capfire)
     assert total("agentical.cache.hits") == 3
     assert total("agentical.cache.misses") == 3
 
@@ -728,12 +735,7 @@ async def test_get_by_id_hits_misses_and_metrics(
         assert await cached.tools.get_by_id(t.id) == t
         assert await cached.tools.get_by_id(uuid.uuid4()) is None
     assert c.count == 2
-    metrics = {m["name"]: m for m in get_collected_metrics(capfire.metrics_reader)}
-
-    def total(name: str) -> int:
-        points = metrics[name]["data"]["data_points"]
-        return sum(p["value"] for p in points if p["attributes"].get("db.collection.name") == "tool")
-
+    total = tool_cache_counter(capfire)
     assert total("agentical.cache.hits") == 2
     assert total("agentical.cache.misses") == 2
 
@@ -921,26 +923,6 @@ async def test_unordered_checks_each_row_on_its_own(repos: Repositories) -> None
     assert [(i, key) for i, key, _ in info.value.failures] == [(1, None)]  # a Tool's id is not an agent's
     assert info.value.committed == 1
     assert (await repos.agents.get(at_limit.id)).config == deep(31)
-
-
-class LosesSecondAnswer:
-    """Delegates to a real connection; the second request reaches the engine, its answer is lost."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.calls = 0
-
-    async def query_raw(self, text: str, vars: dict[str, Any] | None = None) -> Any:
-        self.calls += 1
-        answer = await self.real.query_raw(text, vars)
-        if self.calls == 2:
-            import surrealdb
-
-            raise surrealdb.TransportError("connection reset by peer")
-        return answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
 
 
 async def test_unordered_stops_and_reports_when_the_connection_fails() -> None:
