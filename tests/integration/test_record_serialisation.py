@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from factories import make_tasks, make_workflow
 
 from agentical_repo import AgenticalError, Repositories
 from agentical_repo.models import Agent, ExecutionStatus, TaskStatus
-from tests.factories import make_tasks, make_workflow
 
 Calls = Callable[[Repositories], Awaitable[tuple[str, list[Awaitable[Any]]]]]
 

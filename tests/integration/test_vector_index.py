@@ -10,8 +10,10 @@ rebuild are still found, and who may run it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import uuid
+from typing import Any
 
 import pytest
 from conftest import refused
@@ -128,8 +130,9 @@ async def test_a_rebuild_by_another_connection_is_detected(db: Database, repos: 
 
 
 async def test_timeout_bounds_the_rebuild_and_is_checked(db: Database, repos: Repositories) -> None:
+    bad: Any
     for bad in (0, -1, True, "1", 86401):
-        error = await refused(db, lambda bad=bad: repos.messages.rebuild_vector_index(max_seconds=bad))
+        error = await refused(db, functools.partial(repos.messages.rebuild_vector_index, max_seconds=bad))
         assert error.context == {"argument": "max_seconds"}
     assert (await repos.messages.rebuild_vector_index(max_seconds=86400)).status == "ready"
     await small_index(db)

@@ -8,6 +8,7 @@ labels, so the mutation gate's unit-only run of ``surql/queries`` can judge them
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -225,9 +226,10 @@ def test_brute_force_knn_uses_the_given_distance() -> None:
     )
     hybrid = recall.hybrid("q", [1.0], 2, 4, 8, 60, recall.RecallFilters(), exact="MANHATTAN")
     assert "WHERE embedding <|4,MANHATTAN|> $vector ORDER BY distance, id" in hybrid.text
+    bad: Any
     for bad in ("HAMMING", "", 3):
         refuses(
-            lambda bad=bad: recall.semantic([1.0], 3, 40, recall.RecallFilters(), exact=bad),
+            functools.partial(recall.semantic, [1.0], 3, 40, recall.RecallFilters(), exact=bad),
             "distance",
             "distance must be one of COSINE, EUCLIDEAN, MANHATTAN",
         )
