@@ -231,16 +231,23 @@ class BaseRepository(Generic[M]):
         return decode(await self.db.execute(statement))
 
     async def _locked_write(
-        self, key: object, statement: Statement, decode: Callable[[Any], T], *, batch: bool = False
+        self,
+        key: object,
+        statement: Statement,
+        decode: Callable[[Any], T],
+        *,
+        batch: bool = False,
+        table: str | None = None,
     ) -> T:
         """``_write`` holding ``db.record_lock(table, key)`` (outside transactions).
 
         For read-modify-writes of one record (version checks, counters, merges):
         see ``Database.record_lock`` for the engine fault this guards against.
+        ``table`` names the record's table when it is not this repository's.
         """
         if self.tx is not None:
             return await self._write(statement, decode)
-        async with self.db.record_lock(self.table, key):
+        async with self.db.record_lock(table or self.table, key):
             return await self._write(statement, decode, batch=batch)
 
     async def _versioned_write(

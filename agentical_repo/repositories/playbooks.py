@@ -189,7 +189,9 @@ class PlaybookRepository(BaseRepository[Playbook]):
         statement = q.append_logs(ex, entries, None if state is None else state.value)
         try:
             # one record's concurrent appenders: see ``Database.record_lock`` (engine fault)
-            return await self._locked_write(("execution", ex.id), statement, self._decode_execution)
+            return await self._locked_write(
+                ex.id, statement, self._decode_execution, table=PlaybookExecution.__table__
+            )
         except NotFoundError:
             raise NotFoundError(
                 "playbook_execution not found",

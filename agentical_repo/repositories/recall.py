@@ -21,7 +21,7 @@ import asyncio
 import math
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ from ..errors import (
 from ..models import MessageRole
 from ..models.recall import HybridHit, VectorHit, VectorIndexStatus
 from ..surql.queries import recall as q
+from ..surql.statement import Statement
 from ..validation import as_uuid, enum_value, fail, require_int
 
 if TYPE_CHECKING:
@@ -140,6 +141,23 @@ async def _index_distance(repo: MessageRepository) -> str:
     return match.group(1)
 
 
+async def _search(
+    repo: MessageRepository,
+    statement: Callable[[str | None], Statement],
+    k: int,
+    *,
+    knn_rows: Callable[[Any], Sequence[Any]] = lambda answer: answer or [],
+) -> Any:
+    """Read ``statement(None)`` (the HNSW graph), or ``statement(distance)`` (brute force)
+    while this process rebuilds the index or when the engine's KNN answer (``knn_rows``
+    of it) shows another connection's rebuild."""
+    exact = await _index_distance(repo) if rebuilding(repo.db) else None
+    answer = await repo._read(statement(exact))
+    if exact is None and _unranked(knn_rows(answer), k):
+        answer = await repo._read(statement(await _index_distance(repo)))
+    return answer
+
+
 async def semantic_search(
     repo: MessageRepository,
     vector: Sequence[float],
@@ -156,11 +174,7 @@ async def semantic_search(
     k = require_int(limit, "limit", 1, q.MAX_K)
     width = _ef(ef, k)
     filters = _filters(repo, conversation_id, role, user_id, created_after, created_before)
-    exact = await _index_distance(repo) if rebuilding(repo.db) else None
-    rows = await repo._read(q.semantic(vec, k, width, filters, exact=exact)) or []
-    if exact is None and _unranked(rows, k):
-        exact = await _index_distance(repo)
-        rows = await repo._read(q.semantic(vec, k, width, filters, exact=exact)) or []
+    rows = await _search(repo, lambda exact: q.semantic(vec, k, width, filters, exact=exact), k) or []
     return [
         VectorHit(message=repo._decode(row), distance=float(row["distance"]), rank=rank)
         for rank, row in enumerate(rows, start=1)
@@ -195,11 +209,13 @@ async def hybrid_search(
     k = require_int(rrf_k, "rrf_k", 1, 10_000)
     width = _ef(ef, pool)
     filters = _filters(repo, conversation_id, role, user_id, created_after, created_before)
-    exact = await _index_distance(repo) if rebuilding(repo.db) else None
-    result = await repo._read(q.hybrid(text.strip(), vec, n, pool, width, k, filters, exact=exact))
-    if exact is None and _unranked(result["vector"], pool):
-        exact = await _index_distance(repo)
-        result = await repo._read(q.hybrid(text.strip(), vec, n, pool, width, k, filters, exact=exact))
+    query = text.strip()
+    result = await _search(
+        repo,
+        lambda exact: q.hybrid(query, vec, n, pool, width, k, filters, exact=exact),
+        pool,
+        knn_rows=lambda answer: answer["vector"],
+    )
     vector_rank = {row["id"]: i for i, row in enumerate(result["vector"], start=1)}
     text_rank = {row["id"]: i for i, row in enumerate(result["text"], start=1)}
     text_score = {row["id"]: row.get("text_score") for row in result["text"]}

@@ -160,7 +160,9 @@ class WorkflowRepository(BaseRepository[Workflow]):
         )
         try:
             # "still running?" is read and written in one request: see ``Database.record_lock``
-            return await self._locked_write(("execution", key), statement, WorkflowExecution.from_record)
+            return await self._locked_write(
+                key, statement, WorkflowExecution.from_record, table="workflow_execution"
+            )
         except NotFoundError:
             raise NotFoundError(
                 "workflow execution not found", context={"table": "workflow_execution", "id": str(key)}
@@ -261,11 +263,8 @@ class WorkflowRepository(BaseRepository[Workflow]):
             require_int(position, "position", 0, 1_000_000)
         statement = q.add_task(workflow, task, position)
         try:
-            if self.tx is not None:
-                return await self._write(statement, Task.from_record)
             # it moves the task record, as ``tasks.update`` does: the same lock
-            async with self.db.record_lock("task", task.id):
-                return await self._write(statement, Task.from_record)
+            return await self._locked_write(task.id, statement, Task.from_record, table="task")
         except NotFoundError as exc:
             what = "task" if exc.context.get("table") == "task" else "workflow"
             ident = as_uuid(task_id if what == "task" else workflow_id)

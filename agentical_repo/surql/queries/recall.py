@@ -144,15 +144,12 @@ def hybrid(
 def vector_index_ddl(dimension: int, distance: str = "COSINE", *, m: int = 12, efc: int = 150) -> str:
     """``DEFINE INDEX OVERWRITE message_embedding …`` for an application migration file."""
     dim = int_literal(dimension, "dimension", 1, MAX_DIMENSION).text
-    if not isinstance(distance, str) or distance.upper() not in DISTANCES:
-        raise ValidationError(
-            f"distance must be one of {', '.join(DISTANCES)}", context={"argument": "distance"}
-        )
+    dist = _distance_literal(distance).text
     m_text = int_literal(m, "m", 2, 128).text
     efc_text = int_literal(efc, "efc", 8, 4096).text
     return (
         f"DEFINE INDEX OVERWRITE {INDEX_NAME} ON {TABLE} FIELDS embedding "
-        f"HNSW DIMENSION {dim} DIST {distance.upper()} TYPE F32 EFC {efc_text} M {m_text};\n"
+        f"HNSW DIMENSION {dim} DIST {dist} TYPE F32 EFC {efc_text} M {m_text};\n"
     )
 
 
