@@ -54,13 +54,25 @@ def normalise(v: list[float]) -> list[float]:
     return [x / n for x in v]
 
 
-def vectors(n: int, dim: int, kind: str, rng: random.Random) -> Iterator[list[float]]:
-    centres = [[rng.gauss(0, 1) for _ in range(dim)] for _ in range(50)]
+def centres(dim: int, rng: random.Random) -> list[list[float]]:
+    """The 50 topic centres of one case: its stored vectors and its queries share them."""
+    return [[rng.gauss(0, 1) for _ in range(dim)] for _ in range(50)]
+
+
+def vectors(
+    n: int, dim: int, kind: str, rng: random.Random, topics: list[list[float]]
+) -> Iterator[list[float]]:
+    """``n`` unit vectors: Gaussian (``random``) or around one of ``topics`` (``clustered``).
+
+    Queries come from the same call with the same ``topics``: a query about a topic the
+    memory has never seen would measure something else (its true neighbours are scattered
+    over the edges of every cluster).
+    """
     for _ in range(n):
         if kind == "random":
             yield normalise([rng.gauss(0, 1) for _ in range(dim)])
         else:
-            c = rng.choice(centres)
+            c = rng.choice(topics)
             yield normalise([x + rng.gauss(0, 0.35) for x in c])
 
 
@@ -85,18 +97,21 @@ async def timed_searches(
     return found / (K * len(queries)), statistics.median(times), p99
 
 
-async def run_case(n: int, dim: int, kind: str, efs: list[int], seed: int) -> list[dict[str, Any]]:
+async def run_case(
+    n: int, dim: int, kind: str, efs: list[int], seed: int, m: int = 12, efc: int = 150
+) -> list[dict[str, Any]]:
     rng = random.Random(seed)
+    topics = centres(dim, rng)
     settings = DatabaseSettings(url="mem://", namespace="bench", database=f"m_{uuid.uuid4().hex}")
     async with Database(settings) as db:
         await db.apply_schema()
-        await db.query(vector_index_migration(dim, "COSINE"))
+        await db.query(vector_index_migration(dim, "COSINE", m=m, efc=efc))
         repos = Repositories(db)
         conv = uuid.uuid4()
         stored: list[tuple[uuid.UUID, list[float]]] = []
 
         def messages() -> Iterator[Message]:
-            for i, v in enumerate(vectors(n, dim, kind, rng)):
+            for i, v in enumerate(vectors(n, dim, kind, rng, topics)):
                 m = Message(conversation_id=conv, role=MessageRole.USER, content=f"message {i}", embedding=v)
                 stored.append((m.id, v))
                 yield m
@@ -106,7 +121,7 @@ async def run_case(n: int, dim: int, kind: str, efs: list[int], seed: int) -> li
         await repos.messages.create_many(messages(), chunk_size=200)
         write_s = time.perf_counter() - started
         written = rss_bytes()
-        queries = list(vectors(QUERIES, dim, kind, rng))
+        queries = list(vectors(QUERIES, dim, kind, rng, topics))
         truth = [exact_top(q, stored) for q in queries]
         queued = await timed_searches(repos, queries[:10], truth[:10], DEFAULT_EF)
         started = time.perf_counter()
@@ -122,6 +137,8 @@ async def run_case(n: int, dim: int, kind: str, efs: list[int], seed: int) -> li
                     "messages": n,
                     "dim": dim,
                     "kind": kind,
+                    "m": m,
+                    "efc": efc,
                     "ef": ef,
                     "recall_at_10": recall,
                     "p50_ms": p50,
@@ -164,7 +181,9 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--dims", default="32,384")
     parser.add_argument("--kinds", default="random,clustered")
     parser.add_argument("--ef", default=str(DEFAULT_EF), help="comma-separated search widths")
-    parser.add_argument("--json", default=None)
+    parser.add_argument("--m", type=int, default=12, help="graph links per node (12: packaged)")
+    parser.add_argument("--efc", type=int, default=150, help="build search width (150: packaged)")
+    parser.add_argument("--json", default=None, help="write the rows here (after every case)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] + ([100_000] if args.full else [])
     efs = [int(e) for e in args.ef.split(",")]
@@ -172,13 +191,13 @@ async def main(argv: list[str]) -> None:
     for n in sizes:
         for dim in (int(d) for d in args.dims.split(",")):
             for kind in args.kinds.split(","):
-                case = await run_case(n, dim, kind, efs, seed=n + dim)
+                case = await run_case(n, dim, kind, efs, seed=n + dim, m=args.m, efc=args.efc)
                 rows.extend(case)
-                print(table(case).splitlines()[-1], flush=True)
+                print("\n".join(table(case).splitlines()[2:]), flush=True)
+                if args.json:
+                    save(Path(args.json), rows)
     print()
     print(table(rows))
-    if args.json:
-        save(Path(args.json), rows)
 
 
 if __name__ == "__main__":
