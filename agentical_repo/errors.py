@@ -451,7 +451,7 @@ def is_filler(entry: Mapping[str, Any]) -> bool:
 def is_retryable_conflict(entry: Mapping[str, Any]) -> bool:
     details = entry.get("details")
     detail_kind = details.get("kind") if isinstance(details, Mapping) else None
-    text = str(entry.get("result", ""))
+    text = str(entry.get("result"))  # "None" when absent: no retry phrase
     return detail_kind == "TransactionConflict" or "can be retried" in text
 
 
