@@ -28,6 +28,7 @@ import array
 import asyncio
 import json
 import math
+import multiprocessing
 import operator
 import os
 import random
@@ -36,6 +37,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +187,21 @@ def save(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text(json.dumps(rows, indent=2))
 
 
-async def main(argv: list[str]) -> None:
+def isolated_case(
+    n: int, dim: int, kind: str, efs: list[int], seed: int, m: int, efc: int
+) -> list[dict[str, Any]]:
+    """``run_case`` in a fresh process: memory freed by an earlier case stays in this
+    process's allocator and would be reused, hiding what the next case's records and
+    graph take from the resident-set columns."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_case, n, dim, kind, efs, seed, m, efc).result()
+
+
+def _case(n: int, dim: int, kind: str, efs: list[int], seed: int, m: int, efc: int) -> list[dict[str, Any]]:
+    return asyncio.run(run_case(n, dim, kind, efs, seed, m=m, efc=efc))
+
+
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--full", action="store_true", help="also 100k messages (slow)")
     parser.add_argument("--sizes", default="10000", help="comma-separated message counts")
@@ -202,7 +218,7 @@ async def main(argv: list[str]) -> None:
     for n in sizes:
         for dim in (int(d) for d in args.dims.split(",")):
             for kind in args.kinds.split(","):
-                case = await run_case(n, dim, kind, efs, seed=n + dim, m=args.m, efc=args.efc)
+                case = isolated_case(n, dim, kind, efs, n + dim, args.m, args.efc)
                 rows.extend(case)
                 print("\n".join(table(case).splitlines()[2:]), flush=True)
                 if args.json:
@@ -212,4 +228,4 @@ async def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    main(sys.argv[1:])
