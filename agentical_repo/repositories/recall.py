@@ -60,9 +60,10 @@ __all__ = [
 ]
 
 #: HNSW search width when none is given: candidates kept while searching (>= limit).
-#: The engine's graph needs a wide search for recall@10 >= 0.95 on clustered
-#: 384-dimension vectors (docs/performance.md#vector-memory); it costs milliseconds.
-DEFAULT_EF = 400
+#: The engine's graph needs a wide search for recall@10 >= 0.95 on unstructured
+#: 384-dimension vectors (docs/performance.md#vector-memory); the width costs
+#: milliseconds, a missed neighbour is a memory the agent never sees.
+DEFAULT_EF = 800
 #: The RRF constant: larger flattens the difference between ranks.
 DEFAULT_RRF_K = 60
 MAX_DIMENSION = 16384

@@ -171,7 +171,7 @@ def test_vector_index_migration_is_checked_ddl(tmp_path: Path) -> None:
 async def test_default_search_width(
     db: Database, repos: Repositories, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``ef`` defaults to DEFAULT_EF (400), or to ``limit``/``candidates`` when those are larger."""
+    """``ef`` defaults to DEFAULT_EF (800), or to ``limit``/``candidates`` when those are larger."""
     await small_index(db)
     sent: list[str] = []
     read = repos.messages._read
@@ -182,8 +182,10 @@ async def test_default_search_width(
 
     monkeypatch.setattr(repos.messages, "_read", recording)
     await repos.messages.semantic_search(vec(random.Random(1)), limit=10)
-    await repos.messages.semantic_search(vec(random.Random(1)), limit=500)
-    await repos.messages.hybrid_search("x", vec(random.Random(1)), limit=10, candidates=600)
-    assert "embedding <|10,400|> $vector" in sent[0]
-    assert "embedding <|500,500|> $vector" in sent[1]
-    assert "embedding <|600,600|> $vector" in sent[2]
+    await repos.messages.semantic_search(vec(random.Random(1)), limit=900)
+    await repos.messages.hybrid_search("x", vec(random.Random(1)), limit=10, candidates=1000)
+    await repos.messages.hybrid_search("x", vec(random.Random(1)), limit=10)
+    assert "embedding <|10,800|> $vector" in sent[0]
+    assert "embedding <|900,900|> $vector" in sent[1]
+    assert "embedding <|1000,1000|> $vector" in sent[2]
+    assert "embedding <|20,800|> $vector" in sent[3]
