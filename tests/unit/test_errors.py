@@ -196,6 +196,8 @@ def test_redact_short_and_non_string_values_are_left() -> None:
 
 def test_redact_longest_leaf_first() -> None:
     assert redact("x=abcdef", ["abc", "abcdef"]) == "x=<redacted>"
+    # by length, not by text: "zzz" sorts after "azzzb" and would leave "a…b" behind
+    assert redact("x=azzzb", ["zzz", "azzzb"]) == "x=<redacted>"
 
 
 def test_redact_keeps_identifier_dict_keys() -> None:
