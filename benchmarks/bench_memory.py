@@ -103,7 +103,7 @@ async def timed_searches(
 
 
 async def run_case(
-    n: int, dim: int, kind: str, efs: list[int], seed: int, m: int = 12, efc: int = 150
+    n: int, dim: int, kind: str, efs: list[int], seed: int, *, m: int, efc: int
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     topics = centres(dim, rng)
